@@ -1,0 +1,374 @@
+"""The ``exoref`` command: a thin layer over the services.
+
+Every command takes ``--json`` for scripts.  Exit status: 0 success, 1 when something failed
+(some files not imported, problems found, an error the user can fix), 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from exoref import APP_NAME, __version__
+from exoref.domain.models import Reference, Tag, TagKind
+from exoref.errors import ExorefError, UsageError
+from exoref.paths import ENV_LIBRARY, resolve_library_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+log = logging.getLogger("exoref.cli")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+# -- output helpers ----------------------------------------------------------------------------
+
+
+def _print_json(data: object, out: TextIO) -> None:
+    json.dump(data, out, ensure_ascii=False, indent=2)
+    out.write("\n")
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _line(ref: Reference, width: int) -> str:
+    author = ref.authors[0].family if ref.authors else ""
+    if len(ref.authors) > 1:
+        author += " et al."
+    year = ref.year or ""
+    head = f"{ref.id:>6}  {ref.citekey or '':<24.24} {year:>4}  {_short(author, 18):<18}  "
+    return head + _short(ref.title or "(untitled)", max(20, width - len(head)))
+
+
+def _terminal_width() -> int:
+    return shutil.get_terminal_size((100, 20)).columns
+
+
+class _Progress:
+    """A one-line progress bar on a terminal (stderr); silent when not a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.1 and done < total:
+            return
+        self.last = now
+        width = 28
+        filled = int(width * done / total) if total else width
+        rate = done / max(now - self.start, 1e-6)
+        label = _short(label, max(10, _terminal_width() - width - 30))
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate:5.1f}/s {label}\x1b[K"
+        )
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def _open(args: argparse.Namespace, *, create: bool = False) -> Any:
+    from exoref.services.library import Library
+
+    return Library.open(resolve_library_dir(args.library), create=create)
+
+
+def cmd_overview(args: argparse.Namespace, out: TextIO) -> int:
+    root = resolve_library_dir(args.library)
+    out.write(f"{APP_NAME} {__version__}: a reference manager for MSC-derived exosome therapy.\n\n")
+    out.write(f"Library: {root}\n")
+    if (root / "exoref.sqlite").exists():
+        from exoref.services.papers import PaperService
+
+        with _open(args) as library:
+            stats = PaperService(library).stats()
+        out.write(f"  {stats.papers} papers, {stats.files} files, {stats.with_text} with text\n")
+    else:
+        out.write("  (empty: `exoref import PATH...` creates it)\n")
+    out.write(
+        "\nCommands:\n"
+        "  exoref import PATH...         add PDFs (files or folders, recursively)\n"
+        "  exoref search QUERY           search metadata and full text\n"
+        "  exoref list [--tag T]         list papers\n"
+        "  exoref show ID|CITEKEY        one paper in full\n"
+        "  exoref tag add|remove ID TAG  tag papers\n"
+        "  exoref stats                  counts\n"
+        "  exoref check [--repair]       verify the library\n"
+        "\nQuery syntax: words, \"exact phrase\", AND / OR / NOT, -word, title: author:\n"
+        "journal: doi: tag: year:2019 year:2018..2021, prefix*.\n"
+        f"Every command takes --library DIR (or ${ENV_LIBRARY}) and --json.\n"
+    )
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
+    from exoref.services.check import CheckService
+    from exoref.services.importer import ImportResult, ImportService
+
+    progress = _Progress(sys.stderr) if not args.json else None
+    failed = 0
+    with _open(args, create=True) as library:
+        CheckService(library).remove_orphan_files()
+
+        def on_result(result: ImportResult, done: int, total: int) -> None:
+            nonlocal failed
+            failed += result.status == "failed"
+            if args.json:
+                return
+            if result.status != "added" or not (progress and progress.enabled):
+                if progress and progress.enabled:
+                    sys.stderr.write("\r\x1b[K")
+                detail = f" ({result.reason})" if result.reason else ""
+                what = f"paper {result.id}" if result.id else ""
+                out.write(f"{result.status:<9} {result.path} {what}{detail}\n".replace("  ", " "))
+                out.flush()
+            if progress:
+                progress(done, total, Path(result.path).name)
+
+        service = ImportService(library, processes=args.jobs, timeout=args.timeout)
+        results = service.import_paths(args.paths, progress=on_result)
+    if args.json:
+        _print_json([r.to_json() for r in results], out)
+    else:
+        counts = {s: sum(r.status == s for r in results) for s in ("added", "duplicate", "failed")}
+        added, dup, bad = counts["added"], counts["duplicate"], counts["failed"]
+        out.write(f"{added} added, {dup} duplicates, {bad} failed\n")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
+    from exoref.services.search import SearchService
+
+    with _open(args) as library:
+        results = SearchService(library).search(
+            args.query, fulltext=not args.metadata, limit=args.limit
+        )
+    if args.json:
+        _print_json([r.to_json() for r in results], out)
+        return EXIT_OK
+    width = _terminal_width()
+    for result in results:
+        out.write(_line(result.reference, width) + "\n")
+        if result.snippet:
+            out.write(f"        {_short(result.snippet, width - 10)}\n")
+    if not results:
+        out.write("no matches\n")
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    from exoref.services.papers import PaperService
+
+    with _open(args) as library:
+        refs = PaperService(library).list_papers(tag=args.tag, sort=args.sort, limit=args.limit)
+    if args.json:
+        _print_json([r.to_json() for r in refs], out)
+    else:
+        width = _terminal_width()
+        for ref in refs:
+            out.write(_line(ref, width) + "\n")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    from exoref.services.papers import PaperService
+
+    with _open(args) as library:
+        ref = PaperService(library).get(args.ident)
+        root = library.paths.root
+    if args.json:
+        _print_json(ref.to_json(), out)
+        return EXIT_OK
+    data = ref.to_json()
+    out.write(f"{ref.title or '(untitled)'}\n")
+    out.write(f"  {'; '.join(a.display() for a in ref.authors) or '(no authors)'}\n\n")
+    skip = {"title", "authors", "tags", "files", "abstract"}
+    for key, value in data.items():
+        if key in skip or value in ("", None, []):
+            continue
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        out.write(f"  {key:<11} {shown}\n")
+    if ref.tags:
+        out.write(f"  {'tags':<11} {', '.join(f'{t.name} ({t.kind.value})' for t in ref.tags)}\n")
+    for att in ref.attachments:
+        pages = f", {att.page_count} pages" if att.page_count else ""
+        out.write(f"  {'file':<11} {root / att.path}{pages}\n")
+    if ref.abstract:
+        out.write(f"\n{ref.abstract}\n")
+    return EXIT_OK
+
+
+def cmd_tag(args: argparse.Namespace, out: TextIO) -> int:
+    from exoref.services.papers import PaperService, TagCount
+
+    with _open(args) as library:
+        service = PaperService(library)
+        if args.action == "list":
+            counts: list[TagCount] = service.tags()
+            if args.json:
+                _print_json([c.to_json() for c in counts], out)
+            else:
+                for c in counts:
+                    out.write(f"{c.count:>6}  {c.kind.value:<11} {c.name}\n")
+            return EXIT_OK
+        if not args.ident or not args.tags:
+            raise UsageError(f"exoref tag {args.action} needs a paper and at least one tag.")
+        kind = TagKind(args.kind)
+        if args.action == "add":
+            ref = service.update_tags(args.ident, add=[Tag(t, kind) for t in args.tags])
+        else:
+            ref = service.update_tags(args.ident, remove=args.tags)
+    if args.json:
+        _print_json(ref.to_json(), out)
+    else:
+        out.write(f"{ref.citekey}: {', '.join(t.name for t in ref.tags) or '(no tags)'}\n")
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
+    from exoref.services.papers import PaperService
+
+    with _open(args) as library:
+        stats = PaperService(library).stats()
+    if args.json:
+        _print_json(stats.to_json(), out)
+        return EXIT_OK
+    out.write(
+        f"{stats.papers} papers, {stats.files} files ({stats.bytes / 1e6:.1f} MB), "
+        f"{stats.with_text} with text, {stats.without_doi} without DOI\n"
+    )
+    for tag in stats.tags:
+        out.write(f"  {tag.count:>6}  {tag.kind.value:<11} {tag.name}\n")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from exoref.services.check import CheckService
+
+    with _open(args) as library:
+        report = CheckService(library).check(repair=args.repair)
+    if args.json:
+        _print_json(report.to_json(), out)
+    else:
+        for line in report.repaired:
+            out.write(f"repaired: {line}\n")
+        for line in report.problems:
+            out.write(f"problem: {line}\n")
+        verdict = "ok" if report.ok else f"{len(report.problems)} problems"
+        out.write(f"{report.papers} papers, {report.files} files checked: {verdict}\n")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+# -- parser ------------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own usage errors exit with status 2
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--library", metavar="DIR", default=argparse.SUPPRESS,
+        help=f"library folder (default: ${ENV_LIBRARY} or the user data folder)",
+    )
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="machine-readable output")
+
+    parser = _Parser(prog="exoref", description=__doc__.splitlines()[0], parents=[common])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    def command(name: str, func: Callable[[argparse.Namespace, TextIO], int], help: str) -> Any:
+        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("import", cmd_import, "import PDFs (files or folders, recursively)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds allowed per file (default 10)")
+
+    p = command("search", cmd_search, "search metadata and full text")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--metadata", action="store_true",
+                   help="search metadata only, not the full text")
+
+    p = command("list", cmd_list, "list papers")
+    p.add_argument("--tag")
+    p.add_argument("--sort", default="added",
+                   choices=["added", "year", "title", "citekey", "journal", "id"])
+    p.add_argument("--limit", type=int, default=None)
+
+    p = command("show", cmd_show, "show one paper")
+    p.add_argument("ident", metavar="ID|CITEKEY")
+
+    p = command("tag", cmd_tag, "add or remove tags, or list them")
+    p.add_argument("action", choices=["add", "remove", "list"])
+    p.add_argument("ident", nargs="?", metavar="ID|CITEKEY")
+    p.add_argument("tags", nargs="*", metavar="TAG")
+    p.add_argument("--kind", default="free", choices=[k.value for k in TagKind])
+
+    command("stats", cmd_stats, "counts of papers, files and tags")
+
+    p = command("check", cmd_check, "verify database, files and search index")
+    p.add_argument("--repair", action="store_true",
+                   help="remove unreferenced files and fix the search index")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.library = getattr(args, "library", None)
+    args.json = getattr(args, "json", False)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(name)s: %(message)s",
+    )
+    func = getattr(args, "func", cmd_overview)
+    try:
+        return int(func(args, out))
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(f"exoref: error: {exc}\n")
+        return EXIT_USAGE
+    except ExorefError as exc:
+        sys.stderr.write(f"exoref: error: {exc}\n")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        sys.stderr.write("exoref: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # `exoref list | head`: the reader went away; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,282 @@
+"""Importing files: PDFs now, bibliographies through the same path later.
+
+Extraction runs in worker processes (both cores); this process is the single writer.  Every
+file is one transaction with its managed copy: the copy is written first, the row committed
+after, and the copy removed again if the commit fails, so the library never holds a row
+without its file.  A crash between the two leaves at most an unreferenced file, which
+``exoref check --repair`` (and the start-up recovery) removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from exoref.domain.text import safe_filename
+from exoref.errors import ExorefError
+from exoref.formats.pdf import looks_like_pdf
+from exoref.services.extraction import FileFacts, examine
+from exoref.services.workers import WorkerPool
+from exoref.storage import repository, search_index
+from exoref.storage.database import now, translate_error
+from exoref.storage.orm import AttachmentRow, Paper
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from exoref.domain.models import Reference
+    from exoref.services.library import Library
+
+log = logging.getLogger("exoref.import")
+
+Status = Literal["added", "duplicate", "failed"]
+
+#: Seconds a single file may take to read before it is given up.
+DEFAULT_TIMEOUT = 10.0
+NO_TEXT_FLAG = "no text layer"
+
+
+@dataclass(slots=True)
+class ImportResult:
+    path: str
+    status: Status
+    id: int | None = None
+    reason: str = ""
+    title: str = ""
+    citekey: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "status": self.status,
+            "id": self.id,
+            "reason": self.reason,
+            "title": self.title,
+            "citekey": self.citekey,
+        }
+
+
+@dataclass(slots=True)
+class ImportPlan:
+    """The files an import will read, and the paths given that could not be used."""
+
+    files: list[Path] = field(default_factory=list)
+    problems: list[ImportResult] = field(default_factory=list)
+    skipped: int = 0
+
+
+def plan_import(paths: Iterable[Path | str]) -> ImportPlan:
+    """Expand files and folders (recursively) into the files to import.
+
+    A file named on the command line is always tried, whatever its name.  Inside folders, a
+    file is taken when its content starts like a PDF or its name ends in ``.pdf`` (a file
+    named ``.pdf`` that is not a PDF is then reported, not skipped in silence); other files
+    (notes, images, ...) are skipped.
+    """
+    plan = ImportPlan()
+    seen: set[Path] = set()
+
+    def add(path: Path) -> None:
+        resolved = path.resolve()
+        if resolved not in seen:
+            seen.add(resolved)
+            plan.files.append(path)
+
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for found in _walk(path):
+                if found.suffix.lower() == ".pdf" or looks_like_pdf(found):
+                    add(found)
+                else:
+                    plan.skipped += 1
+        elif path.is_file():
+            add(path)
+        elif path.exists():
+            plan.problems.append(ImportResult(str(path), "failed", reason="not a regular file"))
+        else:
+            plan.problems.append(ImportResult(str(path), "failed", reason="no such file or folder"))
+    return plan
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                path = Path(dirpath) / name
+                if path.is_file():
+                    yield path
+
+
+ProgressFn = Callable[[ImportResult, int, int], None]
+
+
+class ImportService:
+    def __init__(
+        self,
+        library: Library,
+        *,
+        processes: int | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.library = library
+        self.processes = processes
+        self.timeout = timeout
+
+    def import_paths(
+        self,
+        paths: Sequence[Path | str],
+        *,
+        progress: ProgressFn | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list[ImportResult]:
+        plan = plan_import(paths)
+        total = len(plan.files) + len(plan.problems)
+        results: list[ImportResult] = []
+
+        def report(result: ImportResult) -> None:
+            results.append(result)
+            if progress is not None:
+                progress(result, len(results), total)
+
+        for problem in plan.problems:
+            report(problem)
+        pool: WorkerPool[str, FileFacts] = WorkerPool(
+            examine, processes=self.processes, timeout=self.timeout
+        )
+        pattern = self.library.setting("citekey_pattern")
+        for item, outcome in pool.run(str(p) for p in plan.files):
+            if outcome.error is not None or outcome.value is None:
+                report(ImportResult(item, "failed", reason=outcome.error or "unknown error"))
+            else:
+                report(self._store(outcome.value, pattern))
+            if cancelled is not None and cancelled():
+                break
+        return results
+
+    # -- the single writer -------------------------------------------------------------------
+
+    def _store(self, facts: FileFacts, pattern: str) -> ImportResult:
+        if facts.error is not None or facts.extraction is None:
+            return ImportResult(facts.path, "failed", reason=facts.error or "unreadable")
+        extraction = facts.extraction
+        ref = extraction.reference
+        if not extraction.has_text_layer and NO_TEXT_FLAG not in ref.flags:
+            ref.flags.append(NO_TEXT_FLAG)
+        copied: Path | None = None
+        try:
+            with self.library.db.write() as session:
+                same_file = repository.find_attachment_by_hash(session, facts.sha256)
+                if same_file is not None:
+                    owner = same_file.paper_id
+                    return ImportResult(
+                        facts.path,
+                        "duplicate",
+                        id=owner,
+                        reason=f"identical file already in the library (paper {owner})",
+                        title=same_file.paper.title,
+                        citekey=same_file.paper.citekey,
+                    )
+                duplicate = repository.find_duplicate(session, ref)
+                if duplicate is not None:
+                    paper, why = duplicate
+                    copied = self._copy_in(Path(facts.path), paper_name(paper))
+                    self._attach(session, paper, copied, facts, extraction.page_count,
+                                 extraction.has_text_layer)
+                    if extraction.text and search_index.body_text(
+                        session, paper.id
+                    ) is None:
+                        repository.reindex(session, paper, extraction.text)
+                    return ImportResult(
+                        facts.path,
+                        "duplicate",
+                        id=paper.id,
+                        reason=f"already in the library as paper {paper.id} ({why}); "
+                        "file attached to it",
+                        title=paper.title,
+                        citekey=paper.citekey,
+                    )
+                copied = self._copy_in(Path(facts.path), reference_name(ref))
+                paper = repository.create_paper(session, ref, pattern=pattern)
+                self._attach(session, paper, copied, facts, extraction.page_count,
+                             extraction.has_text_layer)
+                repository.reindex(session, paper, extraction.text or None)
+                result = ImportResult(
+                    facts.path, "added", id=paper.id, title=paper.title, citekey=paper.citekey
+                )
+            copied = None  # committed: the file belongs to the library now
+            return result
+        except ExorefError as exc:
+            return ImportResult(facts.path, "failed", reason=str(exc))
+        except OSError as exc:
+            translated = translate_error(exc, self.library.paths.root)
+            reason = str(translated) if translated else f"cannot copy it: {exc.strerror or exc}"
+            return ImportResult(facts.path, "failed", reason=reason)
+        finally:
+            if copied is not None:
+                with contextlib.suppress(OSError):
+                    copied.unlink()
+
+    def _copy_in(self, source: Path, stem: str) -> Path:
+        """Copy ``source`` under a new, unique name in files/; the user's file is untouched."""
+        files = self.library.paths.files
+        files.mkdir(parents=True, exist_ok=True)
+        name = safe_filename(stem)
+        base, suffix = name[: -len(".pdf")], ".pdf"
+        for n in range(1, 10_000):
+            candidate = files / (name if n == 1 else f"{base}_{n}{suffix}")
+            try:
+                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                continue
+            try:
+                with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                    shutil.copyfileobj(src, out, 1024 * 1024)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    candidate.unlink()
+                raise
+            return candidate
+        raise OSError(f"no free file name for {stem!r} in {files}")
+
+    def _attach(
+        self,
+        session: Session,
+        paper: Paper,
+        copied: Path,
+        facts: FileFacts,
+        page_count: int,
+        has_text: bool,
+    ) -> None:
+        relative = copied.relative_to(self.library.paths.root).as_posix()
+        paper.attachments.append(
+            AttachmentRow(
+                path=relative,
+                original_name=Path(facts.path).name,
+                sha256=facts.sha256,
+                size=facts.size,
+                page_count=page_count,
+                has_text=has_text,
+                added=now(),
+            )
+        )
+        session.flush()
+
+
+def reference_name(ref: Reference) -> str:
+    """A readable file stem: ``Mianehsaz_2019_Mesenchymal stem cell-derived exosomes``."""
+    family = ref.authors[0].family if ref.authors else ""
+    words = " ".join(ref.title.split()[:8])
+    parts = [p for p in (family, str(ref.year) if ref.year else "", words) if p]
+    return "_".join(parts) or "paper"
+
+
+def paper_name(paper: Paper) -> str:
+    return reference_name(repository.to_reference(paper))

@@ -1,0 +1,57 @@
+"""Search: parse the user's query, ask the index, return references with score and snippet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from exoref.domain.query import parse_query, terms
+from exoref.storage import repository, search_index
+
+if TYPE_CHECKING:
+    from exoref.domain.models import Reference
+    from exoref.services.library import Library
+
+
+@dataclass(slots=True)
+class SearchResult:
+    reference: Reference
+    score: float
+    snippet: str
+
+    def to_json(self) -> dict[str, object]:
+        data = self.reference.to_json()
+        data["score"] = round(self.score, 4)
+        data["snippet"] = self.snippet
+        return data
+
+
+class SearchService:
+    def __init__(self, library: Library) -> None:
+        self.library = library
+
+    def search(
+        self,
+        query: str,
+        *,
+        fulltext: bool = True,
+        limit: int | None = 50,
+        offset: int = 0,
+    ) -> list[SearchResult]:
+        """Papers matching ``query`` (raises QuerySyntaxError with a position when malformed).
+
+        With ``fulltext=False`` only metadata is searched (title, authors, abstract, keywords,
+        tags, journal) unless the query itself asks for ``fulltext:``.
+        """
+        node = parse_query(query)
+        if node is None:
+            return []
+        asks_body = any(t.field == "fulltext" for t in terms(node))
+        scope: search_index.Scope = "all" if fulltext or asks_body else "metadata"
+        with self.library.db.read() as session:
+            hits = search_index.search(session, node, scope=scope, limit=limit, offset=offset)
+            rows = repository.get_papers(session, [h.paper_id for h in hits])
+            refs = {r.id: repository.to_reference(r) for r in rows}
+        return [
+            SearchResult(refs[h.paper_id], h.score, h.snippet) for h in hits if h.paper_id in refs
+        ]

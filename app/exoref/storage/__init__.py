@@ -1,0 +1,1 @@
+"""Persistence: the SQLAlchemy schema, the engine and its pragmas, migrations, the search index."""

@@ -1,0 +1,272 @@
+"""Opening a library database: engine, pragmas, transactions, schema version and upgrades.
+
+Durability choices (SQLite):
+
+* ``journal_mode=WAL``: readers (the window, a second ``exoref`` process) never block the single
+  writer and the writer never blocks them; a crash leaves the last committed transaction intact.
+* ``synchronous=NORMAL``: in WAL mode a commit is durable against application crashes and
+  consistent after power loss (the last few transactions may roll back, the file is never
+  corrupted).  ``FULL`` would fsync on every commit: with one transaction per imported paper that
+  costs more than the extraction itself, for protection against losing seconds of work that an
+  import rerun restores anyway.
+* ``foreign_keys=ON``: attachments and tags never outlive their paper.
+* ``busy_timeout``: a second writer waits for the first instead of failing; write transactions
+  start with ``BEGIN IMMEDIATE`` so that waiting happens at the start, where SQLite can honour
+  the timeout, and not at the first write, where a WAL reader cannot be upgraded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from exoref.errors import (
+    DiskFullError,
+    LibraryError,
+    LibraryLockedError,
+    SchemaTooNewError,
+)
+from exoref.storage import search_index
+from exoref.storage.orm import Base, LibraryInfo
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+log = logging.getLogger("exoref.db")
+
+#: Version of the schema written by this release.  Every release opens every older library.
+SCHEMA_VERSION = 1
+#: Seconds a writer waits for another one before the user is told the library is busy.
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+_WRITE_OPTION = "exoref_write"
+
+Migration = Callable[[Connection], None]
+
+#: ``MIGRATIONS[n]`` upgrades a library from version ``n - 1`` to ``n``.  Steps are plain SQL
+#: that keeps every existing column; they run in one transaction after a backup copy is taken.
+MIGRATIONS: dict[int, Migration] = {}
+
+
+def now() -> datetime:
+    """The library's clock: naive UTC, second precision is not assumed."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def translate_error(exc: BaseException, where: Path) -> LibraryError | None:
+    """Turn a database or OS error caused by the world into a message a person can act on."""
+    orig: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc
+    message = str(orig).lower()
+    if (isinstance(orig, OSError) and orig.errno == errno.ENOSPC) or "disk is full" in message:
+        return DiskFullError(
+            f"No space left on the disk holding {where}.",
+            hint="free some space and run the command again; nothing was half-written",
+        )
+    if "database is locked" in message or "database is busy" in message:
+        return LibraryLockedError(
+            f"The library {where} is busy: another ExoRef process kept it locked too long.",
+            hint="wait for the other import to finish, or close the other window, then retry",
+        )
+    if "readonly" in message or "read-only" in message or (
+        isinstance(orig, OSError) and orig.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+    ):
+        return LibraryError(
+            f"The library {where} is read-only.",
+            hint="check the folder's permissions or choose another library with --library",
+        )
+    if "not a database" in message or "malformed" in message:
+        return LibraryError(
+            f"{where} is damaged or is not an ExoRef library.",
+            hint="restore a backup from its backups/ folder (exoref restore)",
+        )
+    return None
+
+
+class Database:
+    """One library database: an engine plus read and write transactions."""
+
+    def __init__(self, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self.engine = _make_engine(path, busy_timeout)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self._writer(), expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only snapshot (WAL readers see the last commit and never wait)."""
+        with self._guard(), self._sessions() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: committed on success, rolled back on any exception."""
+        with self._guard(), self._write_sessions() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except (OperationalError, sqlite3.OperationalError, OSError) as exc:
+            translated = translate_error(exc, self.path.parent)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    # -- opening ----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        create: bool = True,
+        backup_dir: Path | None = None,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> Database:
+        """Open (creating or upgrading as needed) the database at ``path``."""
+        exists = path.exists() and path.stat().st_size > 0
+        if not exists and not create:
+            raise LibraryError(
+                f"There is no ExoRef library at {path.parent}.",
+                hint="run `exoref import` to create one, or point --library at an existing one",
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise translate_error(exc, path.parent) or LibraryError(
+                f"Cannot create the library folder {path.parent}: {exc.strerror}."
+            ) from exc
+        db = cls(path, busy_timeout=busy_timeout)
+        try:
+            with db._guard():
+                version = db.schema_version()
+                if version == 0:
+                    db._create_schema()
+                elif version < SCHEMA_VERSION:
+                    db._upgrade(version, backup_dir or path.parent / "backups")
+                elif version > SCHEMA_VERSION:
+                    raise SchemaTooNewError(
+                        f"The library {path.parent} was written by a newer ExoRef "
+                        f"(schema {version}, this one reads up to {SCHEMA_VERSION}).",
+                        hint="update ExoRef; the library was not changed",
+                    )
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _writer(self) -> Engine:
+        return self.engine.execution_options(**{_WRITE_OPTION: True})
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.exec_driver_sql("PRAGMA user_version").scalar()
+            if value == 0:
+                tables = conn.exec_driver_sql(
+                    "SELECT count(*) FROM sqlite_master WHERE type='table'"
+                ).scalar()
+                if tables:
+                    raise LibraryError(
+                        f"{self.path} is a database that ExoRef did not create.",
+                        hint="choose an empty folder or an ExoRef library with --library",
+                    )
+            return int(value or 0)
+
+    def _create_schema(self) -> None:
+        with self._writer().begin() as conn:
+            # Two processes may create the same new library at once: the second one waits
+            # for the first one's IMMEDIATE transaction and then finds the schema in place.
+            if conn.exec_driver_sql("PRAGMA user_version").scalar():
+                return
+            Base.metadata.create_all(conn)
+            search_index.create(conn)
+            conn.execute(
+                insert(LibraryInfo),
+                [
+                    {"key": "created", "value": now().isoformat()},
+                    {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                ],
+            )
+            conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        log.info("created library database %s (schema %d)", self.path, SCHEMA_VERSION)
+
+    def _upgrade(self, version: int, backup_dir: Path) -> None:
+        backup = self.backup(backup_dir, reason=f"before-upgrade-v{version}")
+        log.info("upgrading %s from schema %d to %d (backup %s)", self.path, version,
+                 SCHEMA_VERSION, backup)
+        with self._writer().begin() as conn:
+            if conn.exec_driver_sql("PRAGMA user_version").scalar() != version:
+                return  # another process upgraded it while we waited
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[target](conn)
+            conn.execute(
+                text("UPDATE library_info SET value = :v WHERE key = 'schema_version'"),
+                {"v": str(SCHEMA_VERSION)},
+            )
+            conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def backup(self, backup_dir: Path, *, reason: str) -> Path:
+        """A consistent copy of the database (SQLite's online backup), safe while in use."""
+        backup_dir.mkdir(parents=True, exist_ok=True)
+        stamp = now().strftime("%Y%m%d-%H%M%S")
+        target = backup_dir / f"exoref-{stamp}-{reason}.sqlite"
+        counter = 1
+        while target.exists():
+            counter += 1
+            target = backup_dir / f"exoref-{stamp}-{reason}-{counter}.sqlite"
+        source = sqlite3.connect(self.path)
+        try:
+            dest = sqlite3.connect(target)
+            try:
+                source.backup(dest)
+            finally:
+                dest.close()
+        finally:
+            source.close()
+        return target
+
+
+def _make_engine(path: Path, busy_timeout: float) -> Engine:
+    engine = create_engine(
+        f"sqlite+pysqlite:///{path}",
+        connect_args={"timeout": busy_timeout, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN, not the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            cursor.execute("PRAGMA temp_store=MEMORY")
+            cursor.execute("PRAGMA cache_size=-32000")
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                # Persistent once set; a read-only library keeps the mode it has.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    cursor.execute("PRAGMA journal_mode=WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine

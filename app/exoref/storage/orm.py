@@ -1,0 +1,147 @@
+"""The library schema as SQLAlchemy 2 typed ORM classes.
+
+Only portable SQL types are used here, so that the same schema runs on SQLite (the embedded
+default) and on PostgreSQL (a lab-shared library).  Anything dialect-specific (FTS5) lives in
+:mod:`exoref.storage.search_index`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class LibraryInfo(Base):
+    """Key/value facts about the library: schema version, creation time, settings."""
+
+    __tablename__ = "library_info"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Paper(Base):
+    __tablename__ = "papers"
+    # DOIs are case-insensitive: duplicates are looked up through lower(doi).
+    __table_args__ = (Index("ix_papers_doi_folded", func.lower(text("doi"))),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citekey: Mapped[str] = mapped_column(String(200), unique=True)
+    entry_type: Mapped[str] = mapped_column(String(40), default="article")
+    title: Mapped[str] = mapped_column(Text, default="")
+    year: Mapped[int | None] = mapped_column(Integer, index=True)
+    journal: Mapped[str] = mapped_column(Text, default="")
+    booktitle: Mapped[str] = mapped_column(Text, default="")
+    volume: Mapped[str] = mapped_column(String(64), default="")
+    issue: Mapped[str] = mapped_column(String(64), default="")
+    pages: Mapped[str] = mapped_column(String(64), default="")
+    publisher: Mapped[str] = mapped_column(Text, default="")
+    doi: Mapped[str] = mapped_column(String(300), default="")
+    pmid: Mapped[str] = mapped_column(String(20), default="", index=True)
+    pmcid: Mapped[str] = mapped_column(String(20), default="", index=True)
+    arxiv: Mapped[str] = mapped_column(String(40), default="")
+    isbn: Mapped[str] = mapped_column(String(40), default="")
+    url: Mapped[str] = mapped_column(Text, default="")
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(40), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    trial_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: normalised title, used to find the same paper imported twice without identifiers
+    title_key: Mapped[str] = mapped_column(String(300), default="", index=True)
+    added: Mapped[datetime] = mapped_column(DateTime, index=True)
+    modified: Mapped[datetime] = mapped_column(DateTime)
+    trashed_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+    authors: Mapped[list[PaperAuthor]] = relationship(
+        back_populates="paper",
+        order_by="PaperAuthor.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    attachments: Mapped[list[AttachmentRow]] = relationship(
+        back_populates="paper",
+        order_by="AttachmentRow.id",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    tag_links: Mapped[list[PaperTag]] = relationship(
+        back_populates="paper", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class PaperAuthor(Base):
+    __tablename__ = "paper_authors"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family: Mapped[str] = mapped_column(Text, default="")
+    given: Mapped[str] = mapped_column(Text, default="")
+
+    paper: Mapped[Paper] = relationship(back_populates="authors")
+
+
+class AttachmentRow(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    #: relative to the library folder, always under files/
+    path: Mapped[str] = mapped_column(String(1024), unique=True)
+    original_name: Mapped[str] = mapped_column(Text, default="")
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    has_text: Mapped[bool] = mapped_column(default=True)
+    added: Mapped[datetime] = mapped_column(DateTime)
+
+    paper: Mapped[Paper] = relationship(back_populates="attachments")
+
+
+class TagRow(Base):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("kind", "name_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: casefolded name: tags are matched without regard to case
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="free")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tags.id", ondelete="SET NULL"))
+
+
+class PaperTag(Base):
+    __tablename__ = "paper_tags"
+    __table_args__ = (Index("ix_paper_tags_tag", "tag_id"),)
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    #: who put it there: user, auto (suggestion applied), import (from a .bib)
+    source: Mapped[str] = mapped_column(String(20), default="user")
+    score: Mapped[float | None] = mapped_column(Float, default=None)
+
+    paper: Mapped[Paper] = relationship(back_populates="tag_links")
+    tag: Mapped[TagRow] = relationship(lazy="joined")

@@ -1,0 +1,183 @@
+"""Reading and writing papers: the mapping between ORM rows and domain objects.
+
+Functions here take an open :class:`~sqlalchemy.orm.Session` inside a transaction owned by a
+service; they never commit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from exoref.domain.citekeys import make_citekey, unique_citekey
+from exoref.domain.identifiers import normalize_doi, normalize_title_key
+from exoref.domain.models import TEXT_FIELDS, Attachment, Author, Reference, Tag, TagKind
+from exoref.domain.text import ascii_fold
+from exoref.storage import search_index
+from exoref.storage.database import now
+from exoref.storage.orm import AttachmentRow, Paper, PaperAuthor, PaperTag, TagRow
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from sqlalchemy.orm import Session
+
+
+def to_reference(row: Paper) -> Reference:
+    ref = Reference(
+        id=row.id,
+        citekey=row.citekey,
+        year=row.year,
+        authors=[Author(a.family, a.given) for a in row.authors],
+        keywords=list(row.keywords or []),
+        trial_ids=list(row.trial_ids or []),
+        flags=list(row.flags or []),
+        added=row.added,
+        modified=row.modified,
+        tags=sorted(
+            (Tag(link.tag.name, TagKind(link.tag.kind)) for link in row.tag_links),
+            key=lambda t: (t.kind.value, t.name.casefold()),
+        ),
+        attachments=[
+            Attachment(
+                id=a.id,
+                path=a.path,
+                original_name=a.original_name,
+                sha256=a.sha256,
+                size=a.size,
+                page_count=a.page_count,
+                has_text=a.has_text,
+            )
+            for a in row.attachments
+        ],
+    )
+    for name in TEXT_FIELDS:
+        setattr(ref, name, getattr(row, name) or "")
+    return ref
+
+
+def title_key(title: str) -> str:
+    return normalize_title_key(title)[:300]
+
+
+def apply_reference(row: Paper, ref: Reference) -> None:
+    """Copy the bibliographic fields of ``ref`` onto ``row`` (not id, citekey, tags, files)."""
+    for name in TEXT_FIELDS:
+        setattr(row, name, getattr(ref, name) or "")
+    row.doi = normalize_doi(ref.doi) or ref.doi.strip() if ref.doi else ""
+    row.year = ref.year
+    row.keywords = list(ref.keywords)
+    row.trial_ids = list(ref.trial_ids)
+    row.flags = list(ref.flags)
+    row.title_key = title_key(ref.title)
+    row.authors = [
+        PaperAuthor(position=i, family=a.family, given=a.given) for i, a in enumerate(ref.authors)
+    ]
+
+
+def taken_citekeys(session: Session, base: str) -> set[str]:
+    rows = session.scalars(select(Paper.citekey).where(Paper.citekey.startswith(base)))
+    return set(rows)
+
+
+def create_paper(session: Session, ref: Reference, *, pattern: str) -> Paper:
+    stamp = now()
+    base = ref.citekey or make_citekey(ref, pattern)
+    row = Paper(citekey=unique_citekey(base, taken_citekeys(session, base)), added=stamp,
+                modified=stamp)
+    apply_reference(row, ref)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_paper(session: Session, ident: int | str) -> Paper | None:
+    """A paper by id (an int or a string of digits) or by citation key."""
+    if isinstance(ident, int) or ident.isdigit():
+        return session.get(Paper, int(ident))
+    return session.scalars(select(Paper).where(Paper.citekey == ident)).first()
+
+
+def get_papers(session: Session, ids: Sequence[int]) -> list[Paper]:
+    """Papers in the order of ``ids``."""
+    rows = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
+
+
+def find_duplicate(session: Session, ref: Reference) -> tuple[Paper, str] | None:
+    """A paper already in the library that is the same work as ``ref``, and why."""
+    doi = normalize_doi(ref.doi) if ref.doi else None
+    if doi:
+        row = session.scalars(select(Paper).where(func.lower(Paper.doi) == doi.lower())).first()
+        if row is not None:
+            return row, f"same DOI {doi}"
+    if ref.pmid:
+        row = session.scalars(select(Paper).where(Paper.pmid == ref.pmid)).first()
+        if row is not None:
+            return row, f"same PMID {ref.pmid}"
+    if ref.pmcid:
+        row = session.scalars(select(Paper).where(Paper.pmcid == ref.pmcid)).first()
+        if row is not None:
+            return row, f"same PMCID {ref.pmcid}"
+    key = title_key(ref.title)
+    if len(key) >= 12 and ref.authors:
+        first = _author_key(ref.authors[0].family)
+        for row in session.scalars(select(Paper).where(Paper.title_key == key)):
+            same_author = row.authors and _author_key(row.authors[0].family) == first
+            if same_author and row.year == ref.year:
+                return row, "same title, first author and year"
+    return None
+
+
+def _author_key(family: str) -> str:
+    return ascii_fold(family).casefold().replace(" ", "").replace("-", "")
+
+
+def find_attachment_by_hash(session: Session, sha256: str) -> AttachmentRow | None:
+    return session.scalars(select(AttachmentRow).where(AttachmentRow.sha256 == sha256)).first()
+
+
+def tag_row(session: Session, name: str, kind: TagKind, *, create: bool = True) -> TagRow | None:
+    key = name.strip().casefold()
+    row = session.scalars(
+        select(TagRow).where(TagRow.name_key == key, TagRow.kind == kind.value)
+    ).first()
+    if row is None and create:
+        row = TagRow(name=name.strip(), name_key=key, kind=kind.value)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def find_tags(session: Session, name: str) -> list[TagRow]:
+    return list(session.scalars(select(TagRow).where(TagRow.name_key == name.strip().casefold())))
+
+
+def set_tags(session: Session, paper: Paper, add: Iterable[Tag] = (), remove: Iterable[str] = (),
+             *, source: str = "user") -> None:
+    keys = {r.strip().casefold() for r in remove}
+    paper.tag_links = [link for link in paper.tag_links if link.tag.name_key not in keys]
+    present = {link.tag_id for link in paper.tag_links}
+    for tag in add:
+        row = tag_row(session, tag.name, tag.kind)
+        assert row is not None
+        if row.id not in present:
+            paper.tag_links.append(PaperTag(tag=row, source=source))
+            present.add(row.id)
+    paper.modified = now()
+
+
+def indexed_doc(row: Paper) -> search_index.IndexedDoc:
+    return search_index.IndexedDoc(
+        title=row.title,
+        authors="; ".join(f"{a.given} {a.family}".strip() for a in row.authors),
+        abstract=row.abstract,
+        keywords="; ".join(row.keywords or []),
+        tags="; ".join(link.tag.name for link in row.tag_links),
+        journal=row.journal or row.booktitle,
+    )
+
+
+def reindex(session: Session, row: Paper, body: str | None = None) -> None:
+    search_index.index_paper(session, row.id, indexed_doc(row), body)

@@ -1,0 +1,158 @@
+"""The library database: creation, pragmas, schema version, every field stored."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import text
+
+from exoref.domain.models import Author, Reference, Tag, TagKind
+from exoref.errors import LibraryError, LibraryLockedError, SchemaTooNewError
+from exoref.services.library import Library
+from exoref.storage import database, repository
+from exoref.storage.database import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _full_reference() -> Reference:
+    return Reference(
+        entry_type="article",
+        title="Exosomes from umbilical-cord MSCs in knee osteoarthritis: a β-test",
+        authors=[Author("van der Berg", "Jan"), Author("Müller", "Jürgen"), Author("Ó Briain", "")],
+        year=2023,
+        journal="Stem Cell Research & Therapy",
+        booktitle="",
+        volume="14",
+        issue="2",
+        pages="101–110",
+        publisher="BioMed Central",
+        doi="10.1186/S13287-023-0001-X",
+        pmid="31753036",
+        pmcid="PMC6873475",
+        arxiv="2101.00001",
+        isbn="978-3-16-148410-0",
+        url="https://example.org/paper?id=1&x=2",
+        abstract="Background: … IL-1β and TNF-α fell.",
+        keywords=["exosome", "osteoarthritis"],
+        language="en",
+        notes="read twice",
+        trial_ids=["NCT04223622", "ChiCTR2000031494"],
+    )
+
+
+def test_new_library_has_pragmas_and_version(library: Library) -> None:
+    with library.db.read() as session:
+        assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert session.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        assert session.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
+        assert session.execute(text("PRAGMA user_version")).scalar() == SCHEMA_VERSION
+    assert library.paths.database.is_file()
+    assert library.paths.files.is_dir()
+
+
+def test_every_field_survives_a_store_and_reopen(library_dir: Path) -> None:
+    with Library.open(library_dir) as lib, lib.db.write() as session:
+        row = repository.create_paper(session, _full_reference(), pattern="[auth][year][title]")
+        repository.set_tags(session, row, [Tag("osteoarthritis", TagKind.INDICATION)])
+        pid = row.id
+    with Library.open(library_dir) as lib, lib.db.read() as session:
+        row = repository.get_paper(session, pid)
+        assert row is not None
+        got = repository.to_reference(row)
+    want = _full_reference()
+    for name in ("entry_type", "title", "authors", "year", "journal", "volume", "issue", "pages",
+                 "publisher", "pmid", "pmcid", "arxiv", "isbn", "url", "abstract", "keywords",
+                 "language", "notes", "trial_ids"):
+        assert getattr(got, name) == getattr(want, name), name
+    assert got.doi == "10.1186/S13287-023-0001-X"  # DOIs keep their case; compared folded
+    assert got.citekey == "berg2023exosomes"
+    assert got.tags == [Tag("osteoarthritis", TagKind.INDICATION)]
+    assert got.added is not None
+    assert got.modified is not None
+
+
+def test_citekey_is_unique_and_stable(library: Library) -> None:
+    ref = _full_reference()
+    with library.db.write() as session:
+        first = repository.create_paper(session, ref, pattern="[auth][year]")
+        second = repository.create_paper(session, ref, pattern="[auth][year]")
+        assert (first.citekey, second.citekey) == ("berg2023", "berg2023a")
+        first.title = "A completely different title"
+        first_key = first.citekey
+    with library.db.read() as session:
+        row = repository.get_paper(session, first_key)
+        assert row is not None
+        assert row.title == "A completely different title"
+
+
+def test_foreign_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "exoref.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE other (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(LibraryError, match="did not create"):
+        Library.open(tmp_path)
+
+
+def test_newer_schema_is_refused_without_change(library_dir: Path) -> None:
+    Library.open(library_dir).close()
+    conn = sqlite3.connect(library_dir / "exoref.sqlite")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(SchemaTooNewError, match="newer ExoRef"):
+        Library.open(library_dir)
+
+
+def test_upgrade_takes_a_backup_and_keeps_every_field(
+    library_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library written at the previous version opens after an upgrade step, with a backup."""
+    with Library.open(library_dir) as lib, lib.db.write() as session:
+        pid = repository.create_paper(session, _full_reference(), pattern="[auth][year]").id
+    conn = sqlite3.connect(library_dir / "exoref.sqlite")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1 if SCHEMA_VERSION > 1 else 0}")
+    conn.close()
+    steps: list[int] = []
+    # Pretend this release is one schema version ahead, with a step that adds a column.
+    monkeypatch.setattr(database, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(
+        database.MIGRATIONS,
+        SCHEMA_VERSION + 1,
+        lambda c: steps.append(1) or c.exec_driver_sql("ALTER TABLE papers ADD COLUMN extra TEXT"),
+    )
+    conn = sqlite3.connect(library_dir / "exoref.sqlite")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    conn.close()
+    with Library.open(library_dir) as lib:
+        with lib.db.read() as session:
+            row = repository.get_paper(session, pid)
+            assert row is not None
+            assert repository.to_reference(row).pmcid == "PMC6873475"
+            assert session.execute(text("PRAGMA user_version")).scalar() == SCHEMA_VERSION + 1
+        backups = list(lib.paths.backups.glob("*.sqlite"))
+    assert steps == [1]
+    assert len(backups) == 1
+    old = sqlite3.connect(backups[0])
+    assert old.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert old.execute("SELECT count(*) FROM papers").fetchone()[0] == 1
+    old.close()
+
+
+def test_a_writer_waits_then_reports_a_long_lock(library_dir: Path) -> None:
+    Library.open(library_dir).close()
+    blocker = sqlite3.connect(library_dir / "exoref.sqlite", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with Library.open(library_dir, busy_timeout=0.3) as lib, pytest.raises(
+            LibraryLockedError, match="busy"
+        ), lib.db.write() as session:
+            session.execute(text("SELECT 1"))
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
