@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text
 
-from exoref.services.extraction import sha256_of
 from exoref.storage import repository, search_index
+from exoref.storage.files import sha256_of
 from exoref.storage.orm import AttachmentRow, Paper
 
 if TYPE_CHECKING:

@@ -5,14 +5,12 @@ Kept lean on purpose: the worker processes import this module and PyMuPDF, nothi
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from exoref.errors import UnreadableFileError
 from exoref.formats.pdf import PdfExtraction, extract_pdf, looks_like_pdf
-
-_CHUNK = 1024 * 1024
+from exoref.storage.files import sha256_of
 
 
 @dataclass(slots=True)
@@ -25,16 +23,6 @@ class FileFacts:
     is_pdf: bool
     extraction: PdfExtraction | None = None
     error: str | None = None
-
-
-def sha256_of(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def examine(path_str: str) -> FileFacts:

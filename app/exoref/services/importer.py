@@ -12,18 +12,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from exoref.domain.text import safe_filename
 from exoref.errors import ExorefError
 from exoref.formats.pdf import looks_like_pdf
 from exoref.services.extraction import FileFacts, examine
 from exoref.services.workers import WorkerPool
-from exoref.storage import repository, search_index
+from exoref.storage import files, repository, search_index
 from exoref.storage.database import now, translate_error
 from exoref.storage.orm import AttachmentRow, Paper
 
@@ -225,26 +223,7 @@ class ImportService:
                     copied.unlink()
 
     def _copy_in(self, source: Path, stem: str) -> Path:
-        """Copy ``source`` under a new, unique name in files/; the user's file is untouched."""
-        files = self.library.paths.files
-        files.mkdir(parents=True, exist_ok=True)
-        name = safe_filename(stem)
-        base, suffix = name[: -len(".pdf")], ".pdf"
-        for n in range(1, 10_000):
-            candidate = files / (name if n == 1 else f"{base}_{n}{suffix}")
-            try:
-                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                continue
-            try:
-                with os.fdopen(fd, "wb") as out, source.open("rb") as src:
-                    shutil.copyfileobj(src, out, 1024 * 1024)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    candidate.unlink()
-                raise
-            return candidate
-        raise OSError(f"no free file name for {stem!r} in {files}")
+        return files.copy_in(source, self.library.paths.files, stem)
 
     def _attach(
         self,

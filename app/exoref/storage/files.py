@@ -1,0 +1,53 @@
+"""The managed copies of files under the library's ``files/`` folder."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+
+from exoref.domain.text import safe_filename
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+_CHUNK = 1024 * 1024
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    """SHA-256 (hex) and size of a file, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def copy_in(source: Path, files_dir: Path, stem: str, *, suffix: str = ".pdf") -> Path:
+    """Copy ``source`` into ``files_dir`` under a new, unique, readable name.
+
+    The name is claimed with ``O_EXCL`` so that two processes importing at once never write
+    the same file; the user's file is only read.  On any failure the partial copy is removed.
+    """
+    files_dir.mkdir(parents=True, exist_ok=True)
+    name = safe_filename(stem, suffix=suffix)
+    base = name[: -len(suffix)]
+    for n in range(1, 10_000):
+        candidate = files_dir / (name if n == 1 else f"{base}_{n}{suffix}")
+        try:
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            continue
+        try:
+            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                shutil.copyfileobj(src, out, _CHUNK)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+            raise
+        return candidate
+    raise FileExistsError(f"no free file name for {stem!r} in {files_dir}")
