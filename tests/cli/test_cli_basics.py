@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,7 +15,6 @@ from exoref.domain.models import Tag, TagKind
 from exoref.services.library import Library
 from exoref.services.papers import PaperService
 from tests.conftest import make_ref
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -72,7 +72,7 @@ def test_tag_add_remove_and_stats(lib: Path) -> None:
     assert stats["papers"] == 2
     assert {t["name"] for t in stats["tags"]} == {"osteoarthritis", "rheumatoid arthritis"}
     assert run("tag", "remove", "2", "Rheumatoid Arthritis", "--library", str(lib))[0] == 0
-    code, text = run("show", "2", "--json", "--library", str(lib))
+    _, text = run("show", "2", "--json", "--library", str(lib))
     assert json.loads(text)["tags"] == []
 
 

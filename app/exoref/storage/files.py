@@ -6,9 +6,9 @@ import contextlib
 import hashlib
 import os
 import shutil
+from typing import TYPE_CHECKING
 
 from exoref.domain.text import safe_filename
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path
