@@ -5,16 +5,19 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from exoref.errors import DiskFullError
 from exoref.services.check import CheckService
 from exoref.services.importer import ImportService
-from exoref.services.library import Library
 from exoref.services.papers import PaperService
 from exoref.storage import repository
 from tests.fixtures import pdfgen
+
+if TYPE_CHECKING:
+    from exoref.services.library import Library
 
 
 def article(tmp: Path, name: str, **overrides: object) -> Path:

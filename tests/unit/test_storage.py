@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -13,9 +13,6 @@ from exoref.errors import LibraryError, LibraryLockedError, SchemaTooNewError
 from exoref.services.library import Library
 from exoref.storage import database, repository
 from exoref.storage.database import SCHEMA_VERSION
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def _full_reference() -> Reference:
@@ -156,3 +153,49 @@ def test_a_writer_waits_then_reports_a_long_lock(library_dir: Path) -> None:
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
+
+
+V1_SCHEMA = Path(__file__).resolve().parents[1] / "data" / "schema_v1.sql"
+
+
+def test_a_genuine_version_1_library_opens_with_every_field(library_dir: Path) -> None:
+    """Every later release opens a library written by the first one, losing nothing."""
+    library_dir.mkdir(parents=True)
+    conn = sqlite3.connect(library_dir / "exoref.sqlite")
+    conn.executescript(V1_SCHEMA.read_text(encoding="utf-8"))
+    conn.execute(
+        "INSERT INTO papers (id, citekey, entry_type, title, year, journal, booktitle, volume, "
+        "issue, pages, publisher, doi, pmid, pmcid, arxiv, isbn, url, abstract, language, notes, "
+        "keywords, trial_ids, flags, title_key, added, modified) VALUES (7, 'berg2023exo', "
+        "'article', 'Exosomes β', 2023, 'J', 'B', '14', '2', '1–9', 'BMC', '10.1/x', '123', "
+        "'PMC9', '2101.00001', '978', 'http://u', 'Abs', 'en', 'note', '[\"exosome\"]', "
+        "'[\"NCT04223622\"]', '[\"no text layer\"]', 'exosomesb', '2026-01-02 03:04:05', "
+        "'2026-01-02 03:04:05')"
+    )
+    conn.execute("INSERT INTO paper_authors VALUES (7, 0, 'van der Berg', 'Jan')")
+    conn.execute("INSERT INTO tags VALUES (1, 'osteoarthritis', 'osteoarthritis', 'indication', "
+                 "NULL)")
+    conn.execute("INSERT INTO paper_tags VALUES (7, 1, 'user', NULL)")
+    conn.execute("INSERT INTO attachments VALUES (1, 7, 'files/a.pdf', 'a.pdf', 'ab', 3, 1, 1, "
+                 "'2026-01-02 03:04:05')")
+    conn.commit()
+    conn.close()
+    with Library.open(library_dir) as lib, lib.db.read() as session:
+        row = repository.get_paper(session, 7)
+        assert row is not None
+        ref = repository.to_reference(row)
+        assert session.execute(text("PRAGMA user_version")).scalar() == SCHEMA_VERSION
+    assert (ref.citekey, ref.title, ref.year, ref.journal, ref.booktitle) == (
+        "berg2023exo", "Exosomes β", 2023, "J", "B")
+    assert (ref.volume, ref.issue, ref.pages, ref.publisher, ref.doi, ref.pmid, ref.pmcid) == (
+        "14", "2", "1–9", "BMC", "10.1/x", "123", "PMC9")
+    assert (ref.arxiv, ref.isbn, ref.url, ref.abstract, ref.language, ref.notes) == (
+        "2101.00001", "978", "http://u", "Abs", "en", "note")
+    assert ref.keywords == ["exosome"]
+    assert ref.trial_ids == ["NCT04223622"]
+    assert ref.flags == ["no text layer"]
+    assert ref.authors == [Author("van der Berg", "Jan")]
+    assert ref.tags == [Tag("osteoarthritis", TagKind.INDICATION)]
+    assert [a.path for a in ref.attachments] == ["files/a.pdf"]
+    if SCHEMA_VERSION > 1:
+        assert list((library_dir / "backups").glob("*.sqlite"))

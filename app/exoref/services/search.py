@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from exoref.domain.query import parse_query, terms
+from exoref.domain.query import And, Node, Not, Or, Term, parse_query
 from exoref.storage import repository, search_index
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class SearchService:
         node = parse_query(query)
         if node is None:
             return []
-        asks_body = any(t.field == "fulltext" for t in terms(node))
+        asks_body = _names_field(node, "fulltext")
         scope: search_index.Scope = "all" if fulltext or asks_body else "metadata"
         with self.library.db.read() as session:
             hits = search_index.search(session, node, scope=scope, limit=limit, offset=offset)
@@ -55,3 +55,14 @@ class SearchService:
         return [
             SearchResult(refs[h.paper_id], h.score, h.snippet) for h in hits if h.paper_id in refs
         ]
+
+
+def _names_field(node: Node, field: str) -> bool:
+    """Whether any term of the query, negated or not, is qualified with ``field``."""
+    if isinstance(node, Term):
+        return node.field == field
+    if isinstance(node, Not):
+        return _names_field(node.item, field)
+    if isinstance(node, And | Or):
+        return any(_names_field(item, field) for item in node.items)
+    return False
