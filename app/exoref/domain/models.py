@@ -117,6 +117,11 @@ class Reference:
     language: str = ""
     notes: str = ""
     trial_ids: list[str] = field(default_factory=list)
+    #: other bibliographic fields by their BibTeX name (month, editor, series, address, ...)
+    extra: dict[str, str] = field(default_factory=dict)
+    #: the original LaTeX of fields that were decoded to Unicode on import, by field name,
+    #: so that re-export writes back what the user's .bib had
+    latex: dict[str, str] = field(default_factory=dict)
     citekey: str | None = None
     id: int | None = None
     added: datetime | None = None
@@ -140,6 +145,7 @@ class Reference:
                 data[name] = getattr(self, name)
         data["keywords"] = list(self.keywords)
         data["trial_ids"] = list(self.trial_ids)
+        data["extra"] = dict(self.extra)
         data["tags"] = [t.to_json() for t in self.tags]
         data["files"] = [a.to_json() for a in self.attachments]
         data["flags"] = list(self.flags)

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("exoref.db")
 
 #: Version of the schema written by this release.  Every release opens every older library.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Seconds a writer waits for another one before the user is told the library is busy.
 DEFAULT_BUSY_TIMEOUT = 30.0
 
@@ -54,7 +54,13 @@ Migration = Callable[[Connection], None]
 
 #: ``MIGRATIONS[n]`` upgrades a library from version ``n - 1`` to ``n``.  Steps are plain SQL
 #: that keeps every existing column; they run in one transaction after a backup copy is taken.
-MIGRATIONS: dict[int, Migration] = {}
+def _v2_extra_fields(conn: Connection) -> None:
+    """0.2: other BibTeX fields (``extra``) and the original LaTeX of decoded fields."""
+    conn.exec_driver_sql("ALTER TABLE papers ADD COLUMN extra JSON NOT NULL DEFAULT '{}'")
+    conn.exec_driver_sql("ALTER TABLE papers ADD COLUMN latex JSON NOT NULL DEFAULT '{}'")
+
+
+MIGRATIONS: dict[int, Migration] = {2: _v2_extra_fields}
 
 
 def now() -> datetime:

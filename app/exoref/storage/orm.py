@@ -66,6 +66,9 @@ class Paper(Base):
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     trial_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # schema 2
+    extra: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    latex: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     #: normalised title, used to find the same paper imported twice without identifiers
     title_key: Mapped[str] = mapped_column(String(300), default="", index=True)
     added: Mapped[datetime] = mapped_column(DateTime, index=True)

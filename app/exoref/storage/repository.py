@@ -33,6 +33,8 @@ def to_reference(row: Paper) -> Reference:
         keywords=list(row.keywords or []),
         trial_ids=list(row.trial_ids or []),
         flags=list(row.flags or []),
+        extra=dict(row.extra or {}),
+        latex=dict(row.latex or {}),
         added=row.added,
         modified=row.modified,
         tags=sorted(
@@ -70,6 +72,8 @@ def apply_reference(row: Paper, ref: Reference) -> None:
     row.keywords = list(ref.keywords)
     row.trial_ids = list(ref.trial_ids)
     row.flags = list(ref.flags)
+    row.extra = dict(ref.extra)
+    row.latex = dict(ref.latex)
     row.title_key = title_key(ref.title)
     row.authors = [
         PaperAuthor(position=i, family=a.family, given=a.given) for i, a in enumerate(ref.authors)
