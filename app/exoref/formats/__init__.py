@@ -1,0 +1,1 @@
+"""Readers of the file formats ExoRef imports: PDF (PyMuPDF), BibTeX, RIS, CSL-JSON."""
