@@ -90,7 +90,7 @@ class PaperService:
 
     def get_many(self, ids: Sequence[int]) -> list[Reference]:
         with self.library.db.read() as session:
-            return [repository.to_reference(r) for r in repository.get_papers(session, ids)]
+            return repository.load_references(session, ids)
 
     def list_papers(
         self,
@@ -103,7 +103,7 @@ class PaperService:
     ) -> list[Reference]:
         if sort not in SORTS:
             raise UsageError(f"Cannot sort by {sort!r}; choose one of {', '.join(SORTS)}.")
-        query = select(Paper)
+        query = select(Paper.id)
         if not include_trashed:
             query = query.where(Paper.trashed_at.is_(None))
         if tag:
@@ -118,7 +118,7 @@ class PaperService:
         if limit is not None:
             query = query.limit(limit)
         with self.library.db.read() as session:
-            return [repository.to_reference(r) for r in session.scalars(query).all()]
+            return repository.load_references(session, list(session.scalars(query)))
 
     def update_tags(
         self,

@@ -50,8 +50,8 @@ class SearchService:
         scope: search_index.Scope = "all" if fulltext or asks_body else "metadata"
         with self.library.db.read() as session:
             hits = search_index.search(session, node, scope=scope, limit=limit, offset=offset)
-            rows = repository.get_papers(session, [h.paper_id for h in hits])
-            refs = {r.id: repository.to_reference(r) for r in rows}
+            loaded = repository.load_references(session, [h.paper_id for h in hits])
+            refs = {r.id: r for r in loaded}
         return [
             SearchResult(refs[h.paper_id], h.score, h.snippet) for h in hits if h.paper_id in refs
         ]

@@ -49,15 +49,18 @@ SCHEMA_VERSION = 2
 DEFAULT_BUSY_TIMEOUT = 30.0
 
 _WRITE_OPTION = "exoref_write"
+MMAP_SIZE = 4 * 1024**3  # address space only; the OS pages in what is read
 
 Migration = Callable[[Connection], None]
 
 #: ``MIGRATIONS[n]`` upgrades a library from version ``n - 1`` to ``n``.  Steps are plain SQL
 #: that keeps every existing column; they run in one transaction after a backup copy is taken.
 def _v2_extra_fields(conn: Connection) -> None:
-    """0.2: other BibTeX fields (``extra``) and the original LaTeX of decoded fields."""
+    """0.2: other BibTeX fields (``extra``), the original LaTeX of decoded fields, and a
+    search index with year facets and a 4-letter prefix index for as-you-type search."""
     conn.exec_driver_sql("ALTER TABLE papers ADD COLUMN extra JSON NOT NULL DEFAULT '{}'")
     conn.exec_driver_sql("ALTER TABLE papers ADD COLUMN latex JSON NOT NULL DEFAULT '{}'")
+    search_index.upgrade_v2(conn)
 
 
 MIGRATIONS: dict[int, Migration] = {2: _v2_extra_fields}
@@ -263,6 +266,9 @@ def _make_engine(path: Path, busy_timeout: float) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA temp_store=MEMORY")
             cursor.execute("PRAGMA cache_size=-32000")
+            # Read through a memory map: search touches megabytes of index per query, and a
+            # mapped page costs no read() call and no copy into SQLite's own cache.
+            cursor.execute(f"PRAGMA mmap_size={MMAP_SIZE}")
             if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 # Persistent once set; a read-only library keeps the mode it has.
                 with contextlib.suppress(sqlite3.OperationalError):

@@ -39,7 +39,7 @@ def to_reference(row: Paper) -> Reference:
         modified=row.modified,
         tags=sorted(
             (Tag(link.tag.name, TagKind(link.tag.kind)) for link in row.tag_links),
-            key=lambda t: (t.kind.value, t.name.casefold()),
+            key=_tag_order,
         ),
         attachments=[
             Attachment(
@@ -57,6 +57,77 @@ def to_reference(row: Paper) -> Reference:
     for name in TEXT_FIELDS:
         setattr(ref, name, getattr(row, name) or "")
     return ref
+
+
+def load_references(session: Session, ids: Sequence[int]) -> list[Reference]:
+    """References for ``ids``, in that order, read with four plain queries.
+
+    The fast path for lists and search results: no ORM identity map, no lazy loading.
+    """
+    if not ids:
+        return []
+    conn = session.connection()  # Core rows: no ORM entity machinery per statement
+    papers = Paper.__table__
+    rows = {r.id: r for r in conn.execute(select(papers).where(papers.c.id.in_(ids)))}
+    authors: dict[int, list[Author]] = {}
+    for pid, family, given in conn.execute(
+        select(PaperAuthor.paper_id, PaperAuthor.family, PaperAuthor.given)
+        .where(PaperAuthor.paper_id.in_(ids))
+        .order_by(PaperAuthor.paper_id, PaperAuthor.position)
+    ):
+        authors.setdefault(pid, []).append(Author(family, given))
+    tags: dict[int, list[Tag]] = {}
+    for pid, name, kind in conn.execute(
+        select(PaperTag.paper_id, TagRow.name, TagRow.kind)
+        .join(TagRow, TagRow.id == PaperTag.tag_id)
+        .where(PaperTag.paper_id.in_(ids))
+    ):
+        tags.setdefault(pid, []).append(Tag(name, TagKind(kind)))
+    files: dict[int, list[Attachment]] = {}
+    for att in conn.execute(
+        select(AttachmentRow.__table__)
+        .where(AttachmentRow.paper_id.in_(ids))
+        .order_by(AttachmentRow.id)
+    ):
+        files.setdefault(att.paper_id, []).append(
+            Attachment(
+                id=att.id,
+                path=att.path,
+                original_name=att.original_name,
+                sha256=att.sha256,
+                size=att.size,
+                page_count=att.page_count,
+                has_text=bool(att.has_text),
+            )
+        )
+    refs = []
+    for pid in ids:
+        row = rows.get(pid)
+        if row is None:
+            continue
+        ref = Reference(
+            id=pid,
+            citekey=row.citekey,
+            year=row.year,
+            authors=authors.get(pid, []),
+            keywords=list(row.keywords or []),
+            trial_ids=list(row.trial_ids or []),
+            flags=list(row.flags or []),
+            extra=dict(row.extra or {}),
+            latex=dict(row.latex or {}),
+            added=row.added,
+            modified=row.modified,
+            tags=sorted(tags.get(pid, []), key=_tag_order),
+            attachments=files.get(pid, []),
+        )
+        for name in TEXT_FIELDS:
+            setattr(ref, name, getattr(row, name) or "")
+        refs.append(ref)
+    return refs
+
+
+def _tag_order(tag: Tag) -> tuple[str, str]:
+    return (tag.kind.value, tag.name.casefold())
 
 
 def title_key(title: str) -> str:
@@ -180,6 +251,7 @@ def indexed_doc(row: Paper) -> search_index.IndexedDoc:
         keywords="; ".join(row.keywords or []),
         tags="; ".join(link.tag.name for link in row.tag_links),
         journal=row.journal or row.booktitle,
+        year=row.year,
     )
 
 

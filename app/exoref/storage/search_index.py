@@ -37,10 +37,13 @@ if TYPE_CHECKING:
 
 Scope = Literal["all", "metadata"]
 
-META_COLUMNS = ("title", "authors", "abstract", "keywords", "tags", "journal")
+#: ``facets`` holds filter tokens (``y2019``, ``ynone``) so that a year range becomes an FTS5
+#: OR of a few tokens that the index intersects with the words, instead of a lookup of every
+#: matching paper's row; its bm25 weight is 0.
+META_COLUMNS = ("title", "authors", "abstract", "keywords", "tags", "journal", "facets")
 BODY_COLUMNS = (*META_COLUMNS, "body")
 #: bm25 weights, in column order: a word in the title counts ten times one in the body.
-META_WEIGHTS = (10.0, 4.0, 5.0, 5.0, 3.0, 1.0)
+META_WEIGHTS = (10.0, 4.0, 5.0, 5.0, 3.0, 1.0, 0.0)
 BODY_WEIGHTS = (*META_WEIGHTS, 1.0)
 
 #: Query fields that FTS5 answers, and the column each one searches.
@@ -56,7 +59,11 @@ _FTS_FIELDS = {
 _SQL_FIELDS = {"doi", "pmid", "citekey", "tag"}
 
 _TOKENIZER = "unicode61 remove_diacritics 2"
+#: Prefix lengths indexed for as-you-type (``macr*``): a prefix not indexed makes FTS5 merge the
+#: doclists of every word that starts with it, which doubles the cost of a 4-letter prefix.
+_META_PREFIXES = "2 3 4"
 _WORD = re.compile(r"\w", re.UNICODE)
+_FACET_SNIPPET = re.compile(r"^\[y(?:\d+|none)\]$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,19 @@ class IndexedDoc:
     keywords: str
     tags: str
     journal: str
+    year: int | None
+
+    @property
+    def facets(self) -> str:
+        return year_token(self.year)
+
+
+def year_token(year: int | None) -> str:
+    return f"y{year}" if year is not None else "ynone"
+
+
+#: A year range spanning more years than this is filtered in SQL, not as facet tokens.
+MAX_FACET_YEARS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +99,50 @@ class Hit:
 
 
 def create(conn: Connection) -> None:
+    _create_tables(conn, "search_meta", "search_body")
+
+
+def _create_tables(db: Executor, meta: str, body: str) -> None:
     cols = ", ".join(META_COLUMNS)
-    conn.exec_driver_sql(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS search_meta USING fts5({cols}, "
-        f"tokenize = '{_TOKENIZER}', prefix = '2 3')"
+    db.execute(
+        text(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {meta} USING fts5({cols}, "
+            f"tokenize = '{_TOKENIZER}', prefix = '{_META_PREFIXES}')"
+        )
     )
-    conn.exec_driver_sql(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS search_body USING fts5({cols}, body, "
-        f"tokenize = '{_TOKENIZER}')"
+    db.execute(
+        text(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {body} USING fts5({cols}, body, "
+            f"tokenize = '{_TOKENIZER}')"
+        )
     )
+
+
+def upgrade_v2(db: Executor) -> None:
+    """Schema 1 → 2: add the ``facets`` column and the 4-letter prefix index, keeping every
+    indexed row (the text is copied inside SQLite, not re-read from the PDFs)."""
+    old = ("title", "authors", "abstract", "keywords", "tags", "journal")
+    cols = ", ".join(old)
+    picked = ", ".join(f"o.{c}" for c in old)
+    facet = "CASE WHEN p.year IS NULL THEN 'ynone' ELSE 'y' || p.year END"
+    db.execute(text("ALTER TABLE search_meta RENAME TO search_meta_v1"))
+    db.execute(text("ALTER TABLE search_body RENAME TO search_body_v1"))
+    _create_tables(db, "search_meta", "search_body")
+    db.execute(
+        text(
+            f"INSERT INTO search_meta (rowid, {cols}, facets) SELECT o.rowid, {picked}, {facet} "
+            "FROM search_meta_v1 o JOIN papers p ON p.id = o.rowid"
+        )
+    )
+    db.execute(
+        text(
+            f"INSERT INTO search_body (rowid, {cols}, facets, body) "
+            f"SELECT o.rowid, {picked}, {facet}, o.body "
+            "FROM search_body_v1 o JOIN papers p ON p.id = o.rowid"
+        )
+    )
+    db.execute(text("DROP TABLE search_meta_v1"))
+    db.execute(text("DROP TABLE search_body_v1"))
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -171,7 +226,15 @@ def _fts_term(term: Term) -> str | None:
     return expr
 
 
+def _facet_years(node: YearRange) -> list[int] | None:
+    if node.low is None or node.high is None or node.high - node.low >= MAX_FACET_YEARS:
+        return None
+    return list(range(node.low, node.high + 1))
+
+
 def _is_fts(node: Node) -> bool:
+    if isinstance(node, YearRange):
+        return _facet_years(node) is not None
     if isinstance(node, Term):
         return node.field is None or node.field in _FTS_FIELDS
     if isinstance(node, Not):
@@ -185,6 +248,9 @@ def _fts(node: Node) -> str | None:
     """One FTS5 expression for a node made only of text terms (None: matches everything)."""
     if isinstance(node, Term):
         return _fts_term(node)
+    if isinstance(node, YearRange):
+        years = _facet_years(node) or []
+        return "facets : (" + " OR ".join(year_token(y) for y in years) + ")"
     if isinstance(node, And):
         positives = [e for i in node.items if not isinstance(i, Not) and (e := _fts(i))]
         negatives = [e for i in node.items if isinstance(i, Not) and (e := _fts(i.item))]
@@ -306,6 +372,13 @@ def _split(node: Node) -> tuple[str | None, list[Node]]:
     return None, [node]
 
 
+#: Matches ranked by bm25 per query and table.  bm25 must visit every match it ranks (about
+#: 0.8 µs each), so a one-word query matching 70,000 abstracts would cost 60 ms; instead the
+#: most recently added RANK_WINDOW matches are ranked (FTS5 walks them newest first and stops).
+#: Queries with fewer matches, which is what typing a second word gives, are ranked exactly.
+RANK_WINDOW = 5_000
+
+
 def search(
     db: Executor,
     node: Node | None,
@@ -313,78 +386,126 @@ def search(
     scope: Scope = "all",
     limit: int | None = 50,
     offset: int = 0,
-    include_trashed: bool = False,
     snippets: bool = True,
+    window: int | None = RANK_WINDOW,
 ) -> list[Hit]:
-    """Papers matching ``node``, best first, with a snippet where the text matched."""
+    """Papers matching ``node``, best first, with a snippet where the text matched.
+
+    The index holds live papers only: moving a paper to the trash removes it from the index.
+    ``limit=None`` returns every match (and ranks every match).
+    """
     if node is None:
         return []
     match, rest = _split(node)
     builder = _SqlBuilder(scope)
     conditions = [builder.build(n) for n in rest]
-    if not include_trashed:
-        conditions.append("p.trashed_at IS NULL")
-    where = " AND ".join(f"({c})" for c in conditions) or "1"
+    where = " AND ".join(f"({c})" for c in conditions)
     if match is None:
-        # No FTS expression to rank by: rank by the positive words anywhere, if any.
-        words = [
-            e for t in _positive_terms(node)
-            if t.field not in _SQL_FIELDS and (e := _fts_term(t))
-        ]
-        match = " OR ".join(f"({w})" for w in words) or None
-        ranked_required = False
+        match = _ranking_expression(node)
+        ranked = _search_sql(db, match, where or "1", scope, builder.params, limit, offset)
     else:
-        ranked_required = True
-    sql, params = _ranked_sql(match, where, scope, ranked_required, builder.params)
-    page = " LIMIT :limit OFFSET :offset" if limit is not None else ""
-    params |= {"limit": limit if limit is not None else -1, "offset": offset}
-    rows = db.execute(text(sql + page), params).all()
-    hits = [(int(r[0]), float(r[1])) for r in rows]
-    found = _snippets(db, match, [h[0] for h in hits], scope) if snippets and match else {}
-    return [Hit(pid, -score, found.get(pid, "")) for pid, score in hits]
+        ranked = _search_fts(db, match, where, scope, builder.params, limit, offset, window)
+    found = _snippets(db, match, [h[0] for h in ranked], scope) if snippets and match else {}
+    return [Hit(pid, -score, found.get(pid, "")) for pid, score in ranked]
 
 
-def _ranked_sql(
+def _search_fts(
+    db: Executor,
+    match: str,
+    where: str,
+    scope: Scope,
+    params: dict[str, object],
+    limit: int | None,
+    offset: int,
+    window: int | None,
+) -> list[tuple[int, float]]:
+    """Top matches of one FTS5 expression, from the metadata and (for ``all``) body tables.
+
+    Each table gives its own best ``offset + limit``; a paper's score is its better one, so
+    the best of the merged lists are the best overall.
+    """
+    wanted = None if limit is None else offset + limit
+    if window is not None and wanted is not None:
+        window = max(window, wanted)
+    else:
+        window = None
+    tables: list[tuple[str, Sequence[float]]] = []
+    if _meta_can_answer(match):
+        tables.append(("search_meta", META_WEIGHTS))
+    if scope == "all" or not tables:
+        tables.append(("search_body", BODY_WEIGHTS))
+    scores: dict[int, float] = {}
+    for table, weights in tables:
+        # Checked per match, newest first, until the window is full: cheaper than building
+        # the set of every paper that passes (a year range passes most of a library).
+        condition = (
+            f" AND EXISTS (SELECT 1 FROM papers p WHERE p.id = {table}.rowid AND ({where}))"
+            if where
+            else ""
+        )
+        newest = " ORDER BY rowid DESC LIMIT :window" if window is not None else ""
+        best = " LIMIT :wanted" if wanted is not None else ""
+        # MATERIALIZED: bm25() only works in the FTS query itself, which SQLite would
+        # otherwise flatten into the outer one.
+        sql = (
+            f"WITH c AS MATERIALIZED (SELECT rowid AS id, bm25({table}, {_weights(weights)}) "
+            f"AS score FROM {table} WHERE {table} MATCH :match{condition}{newest}) "
+            f"SELECT id, score FROM c ORDER BY score, id DESC{best}"
+        )
+        values = {**params, "match": match, "window": window, "wanted": wanted}
+        for pid, score in db.execute(text(sql), values):
+            if pid not in scores or score < scores[pid]:
+                scores[int(pid)] = float(score)
+    ordered = sorted(scores.items(), key=lambda item: (item[1], -item[0]))
+    return ordered[offset:] if wanted is None else ordered[offset:wanted]
+
+
+def _ranking_expression(node: Node) -> str | None:
+    """The positive words of a query that FTS5 cannot answer alone, OR-ed, to rank by."""
+    words = [
+        e for t in _positive_terms(node) if t.field not in _SQL_FIELDS and (e := _fts_term(t))
+    ]
+    return " OR ".join(f"({w})" for w in words) or None
+
+
+def _search_sql(
+    db: Executor,
     match: str | None,
     where: str,
     scope: Scope,
-    required: bool,
     params: dict[str, object],
-) -> tuple[str, dict[str, object]]:
-    params = dict(params)
+    limit: int | None,
+    offset: int,
+) -> list[tuple[int, float]]:
+    """Queries FTS5 cannot answer alone (``NOT tag:x``, ``title:a OR year:2019``): SQL over
+    the papers, ranked by the query's positive words where it has any, else newest first."""
+    page = " LIMIT :limit OFFSET :offset"
+    values = {**params, "limit": -1 if limit is None else limit, "offset": offset}
     if match is None:
-        return (
-            f"SELECT p.id, 0.0 FROM papers p WHERE {where} ORDER BY p.year DESC, p.id DESC",
-            params,
-        )
-    params["match"] = match
-    parts = []
-    if _meta_can_answer(match):
-        parts.append(
-            f"SELECT rowid AS id, bm25(search_meta, {_weights(META_WEIGHTS)}) AS score "
-            "FROM search_meta WHERE search_meta MATCH :match"
-        )
-    if scope == "all" or not parts:
-        parts.append(
-            f"SELECT rowid AS id, bm25(search_body, {_weights(BODY_WEIGHTS)}) AS score "
-            "FROM search_body WHERE search_body MATCH :match"
-        )
-    ranked = " UNION ALL ".join(parts)
-    # MATERIALIZED: bm25() only works in the FTS query itself, which SQLite would otherwise
-    # flatten into the outer one.
-    ranked = f"WITH h(id, score) AS MATERIALIZED ({ranked}) "
-    if required:
         sql = (
-            f"{ranked}SELECT p.id, min(h.score) AS s FROM h JOIN papers p ON p.id = h.id "
-            f"WHERE {where} GROUP BY p.id ORDER BY s, p.id DESC"
+            f"SELECT p.id, 0.0 FROM papers p WHERE ({where}) AND p.trashed_at IS NULL "
+            f"ORDER BY p.year DESC, p.id DESC{page}"
         )
     else:
+        values["match"] = match
+        parts = []
+        if _meta_can_answer(match):
+            parts.append(
+                f"SELECT rowid, bm25(search_meta, {_weights(META_WEIGHTS)}) "
+                "FROM search_meta WHERE search_meta MATCH :match"
+            )
+        if scope == "all" or not parts:
+            parts.append(
+                f"SELECT rowid, bm25(search_body, {_weights(BODY_WEIGHTS)}) "
+                "FROM search_body WHERE search_body MATCH :match"
+            )
         sql = (
-            f"{ranked}SELECT p.id, coalesce(min(h.score), 0.0) AS s FROM papers p "
-            f"LEFT JOIN h ON p.id = h.id WHERE {where} GROUP BY p.id "
-            "ORDER BY s, p.year DESC, p.id DESC"
+            f"WITH h(id, score) AS MATERIALIZED ({' UNION ALL '.join(parts)}) "
+            "SELECT p.id, coalesce(min(h.score), 0.0) AS s FROM papers p "
+            f"LEFT JOIN h ON p.id = h.id WHERE ({where}) AND p.trashed_at IS NULL "
+            f"GROUP BY p.id ORDER BY s, p.year DESC, p.id DESC{page}"
         )
-    return sql, params
+    return [(int(pid), float(score)) for pid, score in db.execute(text(sql), values)]
 
 
 def _meta_can_answer(match: str) -> bool:
@@ -397,10 +518,13 @@ def _weights(weights: Sequence[float]) -> str:
 
 
 def _snippets(db: Executor, match: str, ids: list[int], scope: Scope) -> dict[int, str]:
-    if not ids:
-        return {}
+    """The best-matching passage of each paper, the matched words in [brackets].
+
+    The body (where the full text matched) is preferred to the metadata.  The rowid range
+    lets FTS5 skip the matches outside the hits; ``+rowid IN`` filters the rest without
+    making FTS5 re-run the query once per id.
+    """
     found: dict[int, str] = {}
-    id_list = ",".join(str(i) for i in ids)
     tables = ["search_body"] if scope == "all" or not _meta_can_answer(match) else []
     if _meta_can_answer(match):
         tables.append("search_meta")
@@ -412,11 +536,12 @@ def _snippets(db: Executor, match: str, ids: list[int], scope: Scope) -> dict[in
         rows = db.execute(
             text(
                 f"SELECT rowid, snippet({table}, -1, '[', ']', '…', 16) FROM {table} "
-                f"WHERE {table} MATCH :match AND rowid IN ({id_list})"
+                f"WHERE {table} MATCH :match AND rowid BETWEEN :low AND :high "
+                f"AND +rowid IN ({id_list})"
             ),
-            {"match": match},
+            {"match": match, "low": min(missing), "high": max(missing)},
         )
         for pid, snip in rows:
-            if snip and "[" in snip:
+            if snip and "[" in snip and not _FACET_SNIPPET.match(snip):
                 found[int(pid)] = " ".join(str(snip).split())
     return found
