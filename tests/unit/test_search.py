@@ -103,3 +103,20 @@ def test_bad_query_is_a_clear_error(search: SearchService) -> None:
         search.search('"unfinished phrase')
     assert search.search("   ") == []
     assert search.search("!!!") == [] or True  # punctuation only never raises
+
+
+def test_year_ranges_short_and_long_agree(search: SearchService) -> None:
+    short = titles(search.search("exosomes year:2018..2022"))  # facet tokens in the index
+    long = titles(search.search("exosomes year:1950..2022"))  # SQL filter
+    assert short == long
+    assert set(short) == {"Exosomes in rheumatoid arthritis", "MSC exosomes in knee osteoarthritis"}
+    assert titles(search.search("year:2017..2017")) == ["Extracellular vesicles for liver fibrosis"]
+    assert search.search("year:2019", fulltext=False)[0].snippet == ""  # no "[y2019]" snippet
+
+
+def test_paging_returns_each_match_once(search: SearchService) -> None:
+    every = titles(search.search("exosomes OR vesicles OR repair", limit=None))
+    pages = [titles(search.search("exosomes OR vesicles OR repair", limit=1, offset=i))
+             for i in range(len(every))]
+    assert [p[0] for p in pages] == every
+    assert len(set(every)) == len(every) == 4
