@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.conftest import make_ref
 
 from exoref.domain.models import Tag, TagKind
 from exoref.errors import QuerySyntaxError
 from exoref.services.papers import PaperService
 from exoref.services.search import SearchService
+from tests.conftest import make_ref
 
 if TYPE_CHECKING:
     from exoref.services.library import Library
