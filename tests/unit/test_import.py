@@ -85,6 +85,9 @@ def test_duplicates_are_reported_not_doubled(library: Library, tmp_path: Path) -
     assert PaperService(library).stats().papers == 1
     ref = PaperService(library).get(results["a.pdf"].id or 0)
     assert len(ref.attachments) == 2  # the other version is attached, not lost
+    for att in ref.attachments:
+        assert (library.paths.root / att.path).is_file()
+    assert CheckService(library).check().ok
 
 
 def test_bad_files_get_a_reason_and_the_batch_goes_on(library: Library, tmp_path: Path) -> None:

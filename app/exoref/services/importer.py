@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from exoref.domain.models import Reference
+    from exoref.formats.pdf import PdfExtraction
     from exoref.services.library import Library
 
 log = logging.getLogger("exoref.import")
@@ -168,48 +169,11 @@ class ImportService:
         ref = extraction.reference
         if not extraction.has_text_layer and NO_TEXT_FLAG not in ref.flags:
             ref.flags.append(NO_TEXT_FLAG)
-        copied: Path | None = None
+        copied: list[Path] = []  # managed copies made in this transaction
         try:
             with self.library.db.write() as session:
-                same_file = repository.find_attachment_by_hash(session, facts.sha256)
-                if same_file is not None:
-                    owner = same_file.paper_id
-                    return ImportResult(
-                        facts.path,
-                        "duplicate",
-                        id=owner,
-                        reason=f"identical file already in the library (paper {owner})",
-                        title=same_file.paper.title,
-                        citekey=same_file.paper.citekey,
-                    )
-                duplicate = repository.find_duplicate(session, ref)
-                if duplicate is not None:
-                    paper, why = duplicate
-                    copied = self._copy_in(Path(facts.path), paper_name(paper))
-                    self._attach(session, paper, copied, facts, extraction.page_count,
-                                 extraction.has_text_layer)
-                    if extraction.text and search_index.body_text(
-                        session, paper.id
-                    ) is None:
-                        repository.reindex(session, paper, extraction.text)
-                    return ImportResult(
-                        facts.path,
-                        "duplicate",
-                        id=paper.id,
-                        reason=f"already in the library as paper {paper.id} ({why}); "
-                        "file attached to it",
-                        title=paper.title,
-                        citekey=paper.citekey,
-                    )
-                copied = self._copy_in(Path(facts.path), reference_name(ref))
-                paper = repository.create_paper(session, ref, pattern=pattern)
-                self._attach(session, paper, copied, facts, extraction.page_count,
-                             extraction.has_text_layer)
-                repository.reindex(session, paper, extraction.text or None)
-                result = ImportResult(
-                    facts.path, "added", id=paper.id, title=paper.title, citekey=paper.citekey
-                )
-            copied = None  # committed: the file belongs to the library now
+                result = self._store_in(session, facts, extraction, pattern, copied)
+            copied.clear()  # committed: the files belong to the library now
             return result
         except ExorefError as exc:
             return ImportResult(facts.path, "failed", reason=str(exc))
@@ -218,9 +182,56 @@ class ImportService:
             reason = str(translated) if translated else f"cannot copy it: {exc.strerror or exc}"
             return ImportResult(facts.path, "failed", reason=reason)
         finally:
-            if copied is not None:
+            for path in copied:  # the transaction was rolled back: leave no orphan
                 with contextlib.suppress(OSError):
-                    copied.unlink()
+                    path.unlink()
+
+    def _store_in(
+        self,
+        session: Session,
+        facts: FileFacts,
+        extraction: PdfExtraction,
+        pattern: str,
+        copied: list[Path],
+    ) -> ImportResult:
+        """The body of one import transaction; files it copies in are added to ``copied``."""
+        ref = extraction.reference
+        same_file = repository.find_attachment_by_hash(session, facts.sha256)
+        if same_file is not None:
+            owner = same_file.paper_id
+            return ImportResult(
+                facts.path,
+                "duplicate",
+                id=owner,
+                reason=f"identical file already in the library (paper {owner})",
+                title=same_file.paper.title,
+                citekey=same_file.paper.citekey,
+            )
+        duplicate = repository.find_duplicate(session, ref)
+        if duplicate is not None:
+            paper, why = duplicate
+            copied.append(self._copy_in(Path(facts.path), paper_name(paper)))
+            self._attach(session, paper, copied[-1], facts, extraction.page_count,
+                         extraction.has_text_layer)
+            if extraction.text and search_index.body_text(session, paper.id) is None:
+                repository.reindex(session, paper, extraction.text)
+            return ImportResult(
+                facts.path,
+                "duplicate",
+                id=paper.id,
+                reason=f"already in the library as paper {paper.id} ({why}); "
+                "file attached to it",
+                title=paper.title,
+                citekey=paper.citekey,
+            )
+        copied.append(self._copy_in(Path(facts.path), reference_name(ref)))
+        paper = repository.create_paper(session, ref, pattern=pattern)
+        self._attach(session, paper, copied[-1], facts, extraction.page_count,
+                     extraction.has_text_layer)
+        repository.reindex(session, paper, extraction.text or None)
+        return ImportResult(
+            facts.path, "added", id=paper.id, title=paper.title, citekey=paper.citekey
+        )
 
     def _copy_in(self, source: Path, stem: str) -> Path:
         return files.copy_in(source, self.library.paths.files, stem)
