@@ -13,7 +13,7 @@ from exoref.errors import DiskFullError
 from exoref.services.check import CheckService
 from exoref.services.importer import ImportService
 from exoref.services.papers import PaperService
-from exoref.storage import repository
+from exoref.storage import search_index
 from tests.fixtures import pdfgen
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def test_a_failed_commit_leaves_no_file(
     def full_disk(*_args: object, **_kwargs: object) -> None:
         raise DiskFullError("No space left on the disk holding the library.")
 
-    monkeypatch.setattr(repository, "reindex", full_disk)
+    monkeypatch.setattr(search_index, "index_paper", full_disk)
     [result] = ImportService(library, processes=1).import_paths([src])
     assert result.status == "failed"
     assert "No space left" in result.reason

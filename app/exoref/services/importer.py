@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from exoref.domain.models import Attachment
 from exoref.errors import ExorefError
 from exoref.formats.pdf import looks_like_pdf
 from exoref.services.extraction import FileFacts, examine
 from exoref.services.workers import WorkerPool
 from exoref.storage import files, repository, search_index
-from exoref.storage.database import now, translate_error
-from exoref.storage.orm import AttachmentRow, Paper
+from exoref.storage.database import translate_error
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from exoref.domain.models import Reference
     from exoref.formats.pdf import PdfExtraction
     from exoref.services.library import Library
+    from exoref.storage.orm import Paper
 
 log = logging.getLogger("exoref.import")
 
@@ -211,8 +212,9 @@ class ImportService:
         if duplicate is not None:
             paper, why = duplicate
             copied.append(self._copy_in(Path(facts.path), paper_name(paper)))
-            self._attach(session, paper, copied[-1], facts, extraction.page_count,
-                         extraction.has_text_layer)
+            repository.insert_attachment(
+                session, paper.id, self._attachment(copied[-1], facts, extraction)
+            )
             if extraction.text and search_index.body_text(session, paper.id) is None:
                 repository.reindex(session, paper, extraction.text)
             return ImportResult(
@@ -225,39 +227,26 @@ class ImportService:
                 citekey=paper.citekey,
             )
         copied.append(self._copy_in(Path(facts.path), reference_name(ref)))
-        paper = repository.create_paper(session, ref, pattern=pattern)
-        self._attach(session, paper, copied[-1], facts, extraction.page_count,
-                     extraction.has_text_layer)
-        repository.reindex(session, paper, extraction.text or None)
-        return ImportResult(
-            facts.path, "added", id=paper.id, title=paper.title, citekey=paper.citekey
+        paper_id, citekey = repository.insert_reference(
+            session, ref, pattern=pattern, body=extraction.text or None
         )
+        repository.insert_attachment(
+            session, paper_id, self._attachment(copied[-1], facts, extraction)
+        )
+        return ImportResult(facts.path, "added", id=paper_id, title=ref.title, citekey=citekey)
 
     def _copy_in(self, source: Path, stem: str) -> Path:
         return files.copy_in(source, self.library.paths.files, stem)
 
-    def _attach(
-        self,
-        session: Session,
-        paper: Paper,
-        copied: Path,
-        facts: FileFacts,
-        page_count: int,
-        has_text: bool,
-    ) -> None:
-        relative = copied.relative_to(self.library.paths.root).as_posix()
-        paper.attachments.append(
-            AttachmentRow(
-                path=relative,
-                original_name=Path(facts.path).name,
-                sha256=facts.sha256,
-                size=facts.size,
-                page_count=page_count,
-                has_text=has_text,
-                added=now(),
-            )
+    def _attachment(self, copied: Path, facts: FileFacts, extraction: PdfExtraction) -> Attachment:
+        return Attachment(
+            path=copied.relative_to(self.library.paths.root).as_posix(),
+            original_name=Path(facts.path).name,
+            sha256=facts.sha256,
+            size=facts.size,
+            page_count=extraction.page_count,
+            has_text=extraction.has_text_layer,
         )
-        session.flush()
 
 
 def reference_name(ref: Reference) -> str:

@@ -73,12 +73,8 @@ class PaperService:
         ids = []
         with self.library.db.write() as session:
             for ref, body in entries:
-                row = repository.create_paper(session, ref, pattern=pattern)
-                if ref.tags:
-                    repository.set_tags(session, row, ref.tags, source="import")
-                    session.flush()
-                repository.reindex(session, row, body)
-                ids.append(row.id)
+                paper_id, _ = repository.insert_reference(session, ref, pattern=pattern, body=body)
+                ids.append(paper_id)
         return ids
 
     def get(self, ident: int | str) -> Reference:

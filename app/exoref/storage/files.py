@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -27,6 +28,29 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _copy_into(source: Path, fd: int) -> None:
+    """Copy ``source`` into the open descriptor ``fd`` (closed afterwards), in the kernel
+    where it can (``sendfile``: no trip through Python buffers)."""
+    with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+        size = os.fstat(src.fileno()).st_size
+        try:
+            offset = 0
+            while offset < size:
+                sent = os.sendfile(out.fileno(), src.fileno(), offset, size - offset)
+                if sent == 0:
+                    break
+                offset += sent
+            if offset == size:
+                return
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EXDEV):
+                raise
+        src.seek(0)
+        out.seek(0)
+        out.truncate()
+        shutil.copyfileobj(src, out, _CHUNK)
+
+
 def copy_in(source: Path, files_dir: Path, stem: str, *, suffix: str = ".pdf") -> Path:
     """Copy ``source`` into ``files_dir`` under a new, unique, readable name.
 
@@ -43,8 +67,7 @@ def copy_in(source: Path, files_dir: Path, stem: str, *, suffix: str = ".pdf") -
         except FileExistsError:
             continue
         try:
-            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
-                shutil.copyfileobj(src, out, _CHUNK)
+            _copy_into(source, fd)
         except BaseException:
             with contextlib.suppress(OSError):
                 candidate.unlink()

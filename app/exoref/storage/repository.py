@@ -6,9 +6,9 @@ service; they never commit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from exoref.domain.citekeys import make_citekey, unique_citekey
 from exoref.domain.identifiers import normalize_doi, normalize_title_key
@@ -21,6 +21,7 @@ from exoref.storage.orm import AttachmentRow, Paper, PaperAuthor, PaperTag, TagR
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from sqlalchemy import CursorResult
     from sqlalchemy.orm import Session
 
 
@@ -152,11 +153,105 @@ def apply_reference(row: Paper, ref: Reference) -> None:
 
 
 def taken_citekeys(session: Session, base: str) -> set[str]:
-    rows = session.scalars(select(Paper.citekey).where(Paper.citekey.startswith(base)))
+    """Keys that start with ``base`` (a range scan on the unique index, not a LIKE)."""
+    rows = session.scalars(
+        select(Paper.citekey).where(Paper.citekey >= base, Paper.citekey < base + "\U0010ffff")
+    )
     return set(rows)
 
 
+def _paper_values(ref: Reference) -> dict[str, object]:
+    values: dict[str, object] = {name: getattr(ref, name) or "" for name in TEXT_FIELDS}
+    values["doi"] = (normalize_doi(ref.doi) or ref.doi.strip()) if ref.doi else ""
+    values["year"] = ref.year
+    values["keywords"] = list(ref.keywords)
+    values["trial_ids"] = list(ref.trial_ids)
+    values["flags"] = list(ref.flags)
+    values["extra"] = dict(ref.extra)
+    values["latex"] = dict(ref.latex)
+    values["title_key"] = title_key(ref.title)
+    return values
+
+
+def insert_reference(
+    session: Session,
+    ref: Reference,
+    *,
+    pattern: str,
+    body: str | None = None,
+    tag_source: str = "import",
+) -> tuple[int, str]:
+    """Store a new paper with its authors, tags and index entry; its id and citation key.
+
+    The import path: plain inserts, no ORM objects, because a bulk import or a .bib of
+    10,000 entries spends most of its time here.
+    """
+    stamp = now()
+    base = ref.citekey or make_citekey(ref, pattern)
+    citekey = unique_citekey(base, taken_citekeys(session, base))
+    values = _paper_values(ref) | {"citekey": citekey, "added": stamp, "modified": stamp}
+    conn = session.connection()
+    paper_id = _new_id(conn.execute(insert(Paper).values(**values)))
+    if ref.authors:
+        conn.execute(
+            insert(PaperAuthor),
+            [
+                {"paper_id": paper_id, "position": i, "family": a.family, "given": a.given}
+                for i, a in enumerate(ref.authors)
+            ],
+        )
+    tag_ids: dict[int, None] = {}
+    for tag in ref.tags:
+        row = tag_row(session, tag.name, tag.kind)
+        assert row is not None
+        tag_ids[row.id] = None
+    if tag_ids:
+        conn.execute(
+            insert(PaperTag),
+            [{"paper_id": paper_id, "tag_id": t, "source": tag_source} for t in tag_ids],
+        )
+    doc = search_index.IndexedDoc(
+        title=ref.title,
+        authors=_authors_text(ref.authors),
+        abstract=ref.abstract,
+        keywords="; ".join(ref.keywords),
+        tags="; ".join(dict.fromkeys(t.name for t in ref.tags)),
+        journal=ref.journal or ref.booktitle,
+        year=ref.year,
+    )
+    search_index.index_paper(session, paper_id, doc, body or "", new=True)
+    return paper_id, citekey
+
+
+def insert_attachment(session: Session, paper_id: int, attachment: Attachment) -> int:
+    result = session.connection().execute(
+        insert(AttachmentRow).values(
+            paper_id=paper_id,
+            path=attachment.path,
+            original_name=attachment.original_name,
+            sha256=attachment.sha256,
+            size=attachment.size,
+            page_count=attachment.page_count,
+            has_text=attachment.has_text,
+            added=now(),
+        )
+    )
+    return _new_id(result)
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _authors_text(authors: Sequence[Author]) -> str:
+    return "; ".join(f"{a.given} {a.family}".strip() for a in authors)
+
+
 def create_paper(session: Session, ref: Reference, *, pattern: str) -> Paper:
+    """A new paper as an ORM object (for edits that continue on it); tags and the index are
+    the caller's."""
     stamp = now()
     base = ref.citekey or make_citekey(ref, pattern)
     row = Paper(citekey=unique_citekey(base, taken_citekeys(session, base)), added=stamp,
@@ -246,7 +341,7 @@ def set_tags(session: Session, paper: Paper, add: Iterable[Tag] = (), remove: It
 def indexed_doc(row: Paper) -> search_index.IndexedDoc:
     return search_index.IndexedDoc(
         title=row.title,
-        authors="; ".join(f"{a.given} {a.family}".strip() for a in row.authors),
+        authors=_authors_text([Author(a.family, a.given) for a in row.authors]),
         abstract=row.abstract,
         keywords="; ".join(row.keywords or []),
         tags="; ".join(link.tag.name for link in row.tag_links),

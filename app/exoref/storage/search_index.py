@@ -148,16 +148,16 @@ def upgrade_v2(db: Executor) -> None:
 # -- writing ---------------------------------------------------------------------------------
 
 
-def index_paper(db: Executor, paper_id: int, doc: IndexedDoc, body: str | None = None) -> None:
-    """(Re)index a paper's metadata; ``body`` replaces its full text when given."""
+def index_paper(
+    db: Executor, paper_id: int, doc: IndexedDoc, body: str | None = None, *, new: bool = False
+) -> None:
+    """(Re)index a paper's metadata; ``body`` replaces its full text when given (``""``
+    removes it).  ``new`` skips removing entries a new paper cannot have."""
     values = {"id": paper_id, **{c: getattr(doc, c) for c in META_COLUMNS}}
-    if body is None:
-        row = db.execute(
-            text("SELECT body FROM search_body WHERE rowid = :id"), {"id": paper_id}
-        ).first()
-        body = row[0] if row else None
-    db.execute(text("DELETE FROM search_meta WHERE rowid = :id"), {"id": paper_id})
-    db.execute(text("DELETE FROM search_body WHERE rowid = :id"), {"id": paper_id})
+    if not new:
+        if body is None:
+            body = body_text(db, paper_id)
+        remove(db, paper_id)
     names = ", ".join(META_COLUMNS)
     params = ", ".join(f":{c}" for c in META_COLUMNS)
     db.execute(
