@@ -24,6 +24,7 @@ from exoref.services.extraction import FileFacts, examine
 from exoref.services.workers import WorkerPool
 from exoref.storage import files, repository, search_index
 from exoref.storage.database import translate_error
+from exoref.storage.orm import Paper
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from exoref.domain.models import Reference
     from exoref.formats.pdf import PdfExtraction
     from exoref.services.library import Library
-    from exoref.storage.orm import Paper
 
 log = logging.getLogger("exoref.import")
 
@@ -197,16 +197,16 @@ class ImportService:
     ) -> ImportResult:
         """The body of one import transaction; files it copies in are added to ``copied``."""
         ref = extraction.reference
-        same_file = repository.find_attachment_by_hash(session, facts.sha256)
-        if same_file is not None:
-            owner = same_file.paper_id
+        owner = repository.find_paper_by_file_hash(session, facts.sha256)
+        if owner is not None:
+            paper = session.get(Paper, owner)
             return ImportResult(
                 facts.path,
                 "duplicate",
                 id=owner,
                 reason=f"identical file already in the library (paper {owner})",
-                title=same_file.paper.title,
-                citekey=same_file.paper.citekey,
+                title=paper.title if paper else "",
+                citekey=paper.citekey if paper else None,
             )
         duplicate = repository.find_duplicate(session, ref)
         if duplicate is not None:

@@ -6,9 +6,9 @@ service; they never commit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, select
 
 from exoref.domain.citekeys import make_citekey, unique_citekey
 from exoref.domain.identifiers import normalize_doi, normalize_title_key
@@ -21,7 +21,7 @@ from exoref.storage.orm import AttachmentRow, Paper, PaperAuthor, PaperTag, TagR
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from sqlalchemy import CursorResult
+    from sqlalchemy import CursorResult, Table
     from sqlalchemy.orm import Session
 
 
@@ -191,10 +191,10 @@ def insert_reference(
     citekey = unique_citekey(base, taken_citekeys(session, base))
     values = _paper_values(ref) | {"citekey": citekey, "added": stamp, "modified": stamp}
     conn = session.connection()
-    paper_id = _new_id(conn.execute(insert(Paper).values(**values)))
+    paper_id = _new_id(conn.execute(_PAPERS.insert(), values))
     if ref.authors:
         conn.execute(
-            insert(PaperAuthor),
+            _AUTHORS.insert(),
             [
                 {"paper_id": paper_id, "position": i, "family": a.family, "given": a.given}
                 for i, a in enumerate(ref.authors)
@@ -207,7 +207,7 @@ def insert_reference(
         tag_ids[row.id] = None
     if tag_ids:
         conn.execute(
-            insert(PaperTag),
+            _PAPER_TAGS.insert(),
             [{"paper_id": paper_id, "tag_id": t, "source": tag_source} for t in tag_ids],
         )
     doc = search_index.IndexedDoc(
@@ -225,16 +225,17 @@ def insert_reference(
 
 def insert_attachment(session: Session, paper_id: int, attachment: Attachment) -> int:
     result = session.connection().execute(
-        insert(AttachmentRow).values(
-            paper_id=paper_id,
-            path=attachment.path,
-            original_name=attachment.original_name,
-            sha256=attachment.sha256,
-            size=attachment.size,
-            page_count=attachment.page_count,
-            has_text=attachment.has_text,
-            added=now(),
-        )
+        _ATTACHMENTS.insert(),
+        {
+            "paper_id": paper_id,
+            "path": attachment.path,
+            "original_name": attachment.original_name,
+            "sha256": attachment.sha256,
+            "size": attachment.size,
+            "page_count": attachment.page_count,
+            "has_text": attachment.has_text,
+            "added": now(),
+        },
     )
     return _new_id(result)
 
@@ -275,29 +276,55 @@ def get_papers(session: Session, ids: Sequence[int]) -> list[Paper]:
     return [rows[i] for i in ids if i in rows]
 
 
-def find_duplicate(session: Session, ref: Reference) -> tuple[Paper, str] | None:
-    """A paper already in the library that is the same work as ``ref``, and why."""
+_PAPERS = cast("Table", Paper.__table__)
+_AUTHORS = cast("Table", PaperAuthor.__table__)
+_ATTACHMENTS = cast("Table", AttachmentRow.__table__)
+_PAPER_TAGS = cast("Table", PaperTag.__table__)
+_BY_DOI = select(_PAPERS.c.id).where(func.lower(_PAPERS.c.doi) == bindparam("v")).limit(1)
+_BY_PMID = select(_PAPERS.c.id).where(_PAPERS.c.pmid == bindparam("v")).limit(1)
+_BY_PMCID = select(_PAPERS.c.id).where(_PAPERS.c.pmcid == bindparam("v")).limit(1)
+_BY_TITLE = (
+    select(_PAPERS.c.id, _PAPERS.c.year, _AUTHORS.c.family)
+    .join(_AUTHORS, (_AUTHORS.c.paper_id == _PAPERS.c.id) & (_AUTHORS.c.position == 0))
+    .where(_PAPERS.c.title_key == bindparam("v"))
+)
+_BY_HASH = select(_ATTACHMENTS.c.paper_id).where(_ATTACHMENTS.c.sha256 == bindparam("v")).limit(1)
+
+
+def find_duplicate_id(session: Session, ref: Reference) -> tuple[int, str] | None:
+    """The id of a paper already in the library that is the same work as ``ref``, and why:
+    same DOI, PMID or PMCID, or the same normalised title, first author and year."""
+    conn = session.connection()
     doi = normalize_doi(ref.doi) if ref.doi else None
-    if doi:
-        row = session.scalars(select(Paper).where(func.lower(Paper.doi) == doi.lower())).first()
-        if row is not None:
-            return row, f"same DOI {doi}"
-    if ref.pmid:
-        row = session.scalars(select(Paper).where(Paper.pmid == ref.pmid)).first()
-        if row is not None:
-            return row, f"same PMID {ref.pmid}"
-    if ref.pmcid:
-        row = session.scalars(select(Paper).where(Paper.pmcid == ref.pmcid)).first()
-        if row is not None:
-            return row, f"same PMCID {ref.pmcid}"
+    if doi and (pid := conn.execute(_BY_DOI, {"v": doi.lower()}).scalar()) is not None:
+        return int(pid), f"same DOI {doi}"
+    if ref.pmid and (pid := conn.execute(_BY_PMID, {"v": ref.pmid}).scalar()) is not None:
+        return int(pid), f"same PMID {ref.pmid}"
+    if ref.pmcid and (pid := conn.execute(_BY_PMCID, {"v": ref.pmcid}).scalar()) is not None:
+        return int(pid), f"same PMCID {ref.pmcid}"
     key = title_key(ref.title)
     if len(key) >= 12 and ref.authors:
         first = _author_key(ref.authors[0].family)
-        for row in session.scalars(select(Paper).where(Paper.title_key == key)):
-            same_author = row.authors and _author_key(row.authors[0].family) == first
-            if same_author and row.year == ref.year:
-                return row, "same title, first author and year"
+        for pid, year, family in conn.execute(_BY_TITLE, {"v": key}):
+            if year == ref.year and _author_key(family) == first:
+                return int(pid), "same title, first author and year"
     return None
+
+
+def find_duplicate(session: Session, ref: Reference) -> tuple[Paper, str] | None:
+    """Like :func:`find_duplicate_id`, with the paper loaded."""
+    found = find_duplicate_id(session, ref)
+    if found is None:
+        return None
+    paper = session.get(Paper, found[0])
+    assert paper is not None
+    return paper, found[1]
+
+
+def find_paper_by_file_hash(session: Session, sha256: str) -> int | None:
+    """The paper that already has a file with this SHA-256."""
+    pid = session.connection().execute(_BY_HASH, {"v": sha256}).scalar()
+    return None if pid is None else int(pid)
 
 
 def _author_key(family: str) -> str:

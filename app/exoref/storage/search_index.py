@@ -158,16 +158,17 @@ def index_paper(
         if body is None:
             body = body_text(db, paper_id)
         remove(db, paper_id)
-    names = ", ".join(META_COLUMNS)
-    params = ", ".join(f":{c}" for c in META_COLUMNS)
-    db.execute(
-        text(f"INSERT INTO search_meta (rowid, {names}) VALUES (:id, {params})"), values
-    )
+    db.execute(_INSERT_META, values)
     if body:
-        db.execute(
-            text(f"INSERT INTO search_body (rowid, {names}, body) VALUES (:id, {params}, :body)"),
-            {**values, "body": body},
-        )
+        db.execute(_INSERT_BODY, {**values, "body": body})
+
+
+_NAMES = ", ".join(META_COLUMNS)
+_PARAMS = ", ".join(f":{c}" for c in META_COLUMNS)
+_INSERT_META = text(f"INSERT INTO search_meta (rowid, {_NAMES}) VALUES (:id, {_PARAMS})")
+_INSERT_BODY = text(
+    f"INSERT INTO search_body (rowid, {_NAMES}, body) VALUES (:id, {_PARAMS}, :body)"
+)
 
 
 def remove(db: Executor, paper_id: int) -> None:
