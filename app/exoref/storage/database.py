@@ -60,6 +60,18 @@ def _v2_extra_fields(conn: Connection) -> None:
     search index with year facets and a 4-letter prefix index for as-you-type search."""
     conn.exec_driver_sql("ALTER TABLE papers ADD COLUMN extra JSON NOT NULL DEFAULT '{}'")
     conn.exec_driver_sql("ALTER TABLE papers ADD COLUMN latex JSON NOT NULL DEFAULT '{}'")
+    conn.exec_driver_sql("ALTER TABLE papers ADD COLUMN first_author TEXT NOT NULL DEFAULT ''")
+    conn.exec_driver_sql(
+        "UPDATE papers SET first_author = coalesce((SELECT family FROM paper_authors a "
+        "WHERE a.paper_id = papers.id AND a.position = 0), '')"
+    )
+    for name, expression in (
+        ("ix_papers_title_sort", "title COLLATE NOCASE"),
+        ("ix_papers_journal_sort", "journal COLLATE NOCASE"),
+        ("ix_papers_first_author_sort", "first_author COLLATE NOCASE"),
+        ("ix_papers_trashed_at", "trashed_at"),
+    ):
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON papers ({expression})")
     search_index.upgrade_v2(conn)
 
 

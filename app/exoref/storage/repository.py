@@ -147,6 +147,7 @@ def apply_reference(row: Paper, ref: Reference) -> None:
     row.extra = dict(ref.extra)
     row.latex = dict(ref.latex)
     row.title_key = title_key(ref.title)
+    row.first_author = ref.authors[0].family if ref.authors else ""
     row.authors = [
         PaperAuthor(position=i, family=a.family, given=a.given) for i, a in enumerate(ref.authors)
     ]
@@ -170,6 +171,7 @@ def _paper_values(ref: Reference) -> dict[str, object]:
     values["extra"] = dict(ref.extra)
     values["latex"] = dict(ref.latex)
     values["title_key"] = title_key(ref.title)
+    values["first_author"] = ref.authors[0].family if ref.authors else ""
     return values
 
 
@@ -374,6 +376,7 @@ def indexed_doc(row: Paper) -> search_index.IndexedDoc:
         tags="; ".join(link.tag.name for link in row.tag_links),
         journal=row.journal or row.booktitle,
         year=row.year,
+        trashed=row.trashed_at is not None,
     )
 
 

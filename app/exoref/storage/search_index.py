@@ -77,15 +77,19 @@ class IndexedDoc:
     tags: str
     journal: str
     year: int | None
+    trashed: bool = False
 
     @property
     def facets(self) -> str:
-        return year_token(self.year)
+        return year_token(self.year) + (f" {TRASHED}" if self.trashed else "")
 
 
 def year_token(year: int | None) -> str:
     return f"y{year}" if year is not None else "ynone"
 
+
+#: The facet token of papers in the trash: searches add ``NOT facets : trashed``.
+TRASHED = "trashed"
 
 #: A year range spanning more years than this is filtered in SQL, not as facet tokens.
 MAX_FACET_YEARS = 40
@@ -124,7 +128,10 @@ def upgrade_v2(db: Executor) -> None:
     old = ("title", "authors", "abstract", "keywords", "tags", "journal")
     cols = ", ".join(old)
     picked = ", ".join(f"o.{c}" for c in old)
-    facet = "CASE WHEN p.year IS NULL THEN 'ynone' ELSE 'y' || p.year END"
+    facet = (
+        "CASE WHEN p.year IS NULL THEN 'ynone' ELSE 'y' || p.year END || "
+        f"CASE WHEN p.trashed_at IS NULL THEN '' ELSE ' {TRASHED}' END"
+    )
     db.execute(text("ALTER TABLE search_meta RENAME TO search_meta_v1"))
     db.execute(text("ALTER TABLE search_body RENAME TO search_body_v1"))
     _create_tables(db, "search_meta", "search_body")
@@ -389,10 +396,11 @@ def search(
     offset: int = 0,
     snippets: bool = True,
     window: int | None = RANK_WINDOW,
+    trashed: bool = False,
 ) -> list[Hit]:
     """Papers matching ``node``, best first, with a snippet where the text matched.
 
-    The index holds live papers only: moving a paper to the trash removes it from the index.
+    Papers in the trash are left out, or, with ``trashed=True``, only they are searched.
     ``limit=None`` returns every match (and ranks every match).
     """
     if node is None:
@@ -403,9 +411,14 @@ def search(
     where = " AND ".join(f"({c})" for c in conditions)
     if match is None:
         match = _ranking_expression(node)
-        ranked = _search_sql(db, match, where or "1", scope, builder.params, limit, offset)
+        in_trash = "p.trashed_at IS NOT NULL" if trashed else "p.trashed_at IS NULL"
+        where = f"({where or '1'}) AND {in_trash}"
+        ranked = _search_sql(db, match, where, scope, builder.params, limit, offset)
     else:
-        ranked = _search_fts(db, match, where, scope, builder.params, limit, offset, window)
+        scoped = f"({match}) AND (facets : {TRASHED})" if trashed else (
+            f"({match}) NOT (facets : {TRASHED})"
+        )
+        ranked = _search_fts(db, scoped, where, scope, builder.params, limit, offset, window)
     found = _snippets(db, match, [h[0] for h in ranked], scope) if snippets and match else {}
     return [Hit(pid, -score, found.get(pid, "")) for pid, score in ranked]
 
@@ -484,7 +497,7 @@ def _search_sql(
     values = {**params, "limit": -1 if limit is None else limit, "offset": offset}
     if match is None:
         sql = (
-            f"SELECT p.id, 0.0 FROM papers p WHERE ({where}) AND p.trashed_at IS NULL "
+            f"SELECT p.id, 0.0 FROM papers p WHERE {where} "
             f"ORDER BY p.year DESC, p.id DESC{page}"
         )
     else:
@@ -503,7 +516,7 @@ def _search_sql(
         sql = (
             f"WITH h(id, score) AS MATERIALIZED ({' UNION ALL '.join(parts)}) "
             "SELECT p.id, coalesce(min(h.score), 0.0) AS s FROM papers p "
-            f"LEFT JOIN h ON p.id = h.id WHERE ({where}) AND p.trashed_at IS NULL "
+            f"LEFT JOIN h ON p.id = h.id WHERE {where} "
             f"GROUP BY p.id ORDER BY s, p.year DESC, p.id DESC{page}"
         )
     return [(int(pid), float(score)) for pid, score in db.execute(text(sql), values)]
