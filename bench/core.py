@@ -30,16 +30,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import pymupdf  # noqa: E402
-from tests.fixtures.pdfgen import (  # noqa: E402
-    INDICATIONS,
-    synthetic_article,
-    write_synthetic_corpus,
-)
 
 from exoref.domain.models import Author, Reference, Tag, TagKind  # noqa: E402
 from exoref.services.library import Library  # noqa: E402
 from exoref.services.papers import PaperService  # noqa: E402
 from exoref.services.search import SearchService  # noqa: E402
+from tests.fixtures.pdfgen import (  # noqa: E402
+    INDICATIONS,
+    synthetic_article,
+    write_synthetic_corpus,
+)
 
 OUT = REPO / "bench" / "out"
 

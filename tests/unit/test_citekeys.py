@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from tests.conftest import make_ref
-
 from exoref.domain.citekeys import family_key, make_citekey, unique_citekey
+from tests.conftest import make_ref
 
 
 def test_default_pattern_is_author_year_first_significant_word() -> None:
