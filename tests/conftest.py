@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,9 @@ from exoref.services.library import Library
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+# Qt tests never need a display (CI has none); set before pytest-qt makes the QApplication.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -278,6 +278,14 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def cmd_gui(args: argparse.Namespace, out: TextIO) -> int:
+    # Imported here, for this command only: every other command runs without loading Qt.
+    # This is the one import from the CLI into the GUI that pyproject.toml's contracts allow.
+    from exoref.gui.app import run
+
+    return int(run(args.library, screenshot=args.screenshot, verbose=args.verbose))
+
+
 # -- parser ------------------------------------------------------------------------------------
 
 
@@ -334,6 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", default="free", choices=[k.value for k in TagKind])
 
     command("stats", cmd_stats, "counts of papers, files and tags")
+
+    p = command("gui", cmd_gui, "open the desktop window")
+    p.add_argument("--screenshot", metavar="FILE", default=None,
+                   help="open the window, save it as a PNG once it has loaded, and exit")
 
     p = command("check", cmd_check, "verify database, files and search index")
     p.add_argument("--repair", action="store_true",

@@ -195,3 +195,9 @@ def test_a_genuine_version_1_library_opens_with_every_field(library_dir: Path) -
     assert [a.path for a in ref.attachments] == ["files/a.pdf"]
     if SCHEMA_VERSION > 1:
         assert list((library_dir / "backups").glob("*.sqlite"))
+
+
+def test_a_file_that_is_not_a_database_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "exoref.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(LibraryError, match="damaged or is not an ExoRef library"):
+        Library.open(tmp_path)

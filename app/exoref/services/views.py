@@ -93,10 +93,15 @@ class SidebarCounts:
     tags: list[tuple[str, TagKind, str | None, int]] = field(default_factory=list)
 
 
+#: Papers in the trash, through the index on trashed_at: a condition on ``p.trashed_at`` itself
+#: would make SQLite read every row (abstracts included) instead of walking the sort index.
+_TRASHED_IDS = "SELECT id FROM papers WHERE trashed_at IS NOT NULL"
+
+
 def _view_condition(view: View, params: dict[str, Any]) -> str:
-    live = "p.trashed_at IS NULL"
+    live = f"p.id NOT IN ({_TRASHED_IDS})"
     if view.kind is ViewKind.TRASH:
-        return "p.trashed_at IS NOT NULL"
+        return f"p.id IN ({_TRASHED_IDS})"
     if view.kind is ViewKind.RECENT:
         params["since"] = now() - timedelta(days=RECENT_DAYS)
         return f"{live} AND p.added >= :since"
@@ -108,7 +113,12 @@ def _view_condition(view: View, params: dict[str, Any]) -> str:
             for i in range(len(ATTENTION_FLAGS))
         )
         params.update({f"flag{i}": flag for i, flag in enumerate(ATTENTION_FLAGS)})
-        return f"{live} AND (p.doi = '' OR {flags})"
+        # Both halves are answered from indexes (lower(doi), and the partial index of
+        # papers with flags), not by reading every paper.
+        return (
+            f"{live} AND p.id IN (SELECT id FROM papers WHERE lower(doi) = '' UNION "
+            f"SELECT p.id FROM papers p WHERE p.flags <> '[]' AND ({flags}))"
+        )
     if view.kind is ViewKind.TAG and view.tag:
         params["tag_key"] = view.tag.strip().casefold()
         kind = ""
@@ -227,8 +237,8 @@ class ViewService:
             rows = session.execute(
                 text(
                     "SELECT t.name, t.kind, parent.name, "
-                    "(SELECT count(*) FROM paper_tags pt JOIN papers p ON p.id = pt.paper_id "
-                    " WHERE pt.tag_id = t.id AND p.trashed_at IS NULL) "
+                    "(SELECT count(*) FROM paper_tags pt WHERE pt.tag_id = t.id "
+                    f" AND pt.paper_id NOT IN ({_TRASHED_IDS})) "
                     "FROM tags t LEFT JOIN tags parent ON parent.id = t.parent_id "
                     "ORDER BY t.kind, t.name COLLATE NOCASE"
                 )

@@ -47,6 +47,9 @@ class Paper(Base):
         Index("ix_papers_title_sort", text("title COLLATE NOCASE")),
         Index("ix_papers_journal_sort", text("journal COLLATE NOCASE")),
         Index("ix_papers_first_author_sort", text("first_author COLLATE NOCASE")),
+        # "Needs attention" finds flagged papers without reading the others.
+        Index("ix_papers_flagged", "id", sqlite_where=text("flags <> '[]'"),
+              postgresql_where=text("flags::text <> '[]'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
