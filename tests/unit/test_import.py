@@ -157,3 +157,29 @@ def test_orphan_files_are_found_and_repaired(library: Library, tmp_path: Path) -
     assert repaired.ok
     assert not orphan.exists()
     assert len(list(library.paths.files.iterdir())) == 1
+
+
+def test_bibliographies_import_through_the_same_path(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    (folder / "sub").mkdir(parents=True)
+    article(folder, "paper.pdf")
+    (folder / "sub" / "refs.bib").write_text(
+        "@article{wang2021,\n  title = {Exosomes from {MSCs} in acute kidney injury},\n"
+        "  author = {Wang, Wei and M{\\\"u}ller, J{\\\"u}rgen},\n  journal = {Kidney Int},\n"
+        "  year = {2021},\n  doi = {10.1000/aki.1}\n}\n"
+        "@article{broken,\n  title = {No closing brace\n\n"
+        "@article{lee2020, title={Placental vesicles}, author={Lee, Ann}, year={2020}}\n",
+        encoding="utf-8",
+    )
+    (folder / "notes.txt").write_text("just notes")
+    seen: list[str] = []
+    results = ImportService(library, processes=1).import_paths(
+        [folder], progress=lambda r, done, total: seen.append(f"{done}/{total}"))
+    statuses = sorted((Path(r.path).name.split(":")[0], r.status) for r in results)
+    assert ("paper.pdf", "added") in statuses
+    assert statuses.count(("refs.bib", "added")) == 2
+    assert any(name == "refs.bib" and status == "failed" for name, status in statuses)
+    assert len(seen) == len(results)
+    assert seen[-1] == f"{len(results)}/{len(results)}"
+    muller = [r for r in PaperService(library).list_papers() if r.doi == "10.1000/aki.1"]
+    assert [a.family for a in muller[0].authors] == ["Wang", "Müller"]

@@ -77,10 +77,6 @@ log = logging.getLogger("exoref.gui")
 
 #: Milliseconds of quiet typing before the search runs.
 SEARCH_DELAY_MS = 150
-#: Bibliography files (imported entry by entry); everything else goes through PDF import.
-BIBLIOGRAPHY_SUFFIXES = frozenset(
-    {".bib", ".bibtex", ".biblatex", ".ris", ".enw", ".nbib", ".json", ".csl"}
-)
 VIEW_TITLES = {
     ViewKind.ALL: "My Library",
     ViewKind.RECENT: "Recently added",
@@ -961,25 +957,12 @@ class MainWindow(QMainWindow):
         outcome = ImportOutcome(paths=wanted, tag=tag)
 
         def work(task: Task) -> ImportOutcome:
-            bibliographies = [p for p in wanted
-                              if p.is_file() and p.suffix.lower() in BIBLIOGRAPHY_SUFFIXES]
-            others = [p for p in wanted if p not in bibliographies]
-            offset = 0
-
             def progress(result: ImportResult, done: int, total: int) -> None:
-                task.report(ImportProgress(result, offset + done,
-                                           offset + total + len(bibliographies)))
+                task.report(ImportProgress(result, done, total))
 
-            if others:
-                outcome.results.extend(services.importer.import_paths(
-                    others, progress=progress, cancelled=task.is_cancelled))
-            offset = len(outcome.results)
-            for path in bibliographies:
-                if task.is_cancelled():
-                    break
-                outcome.results.extend(services.bibliography.import_file(path,
-                                                                         progress=progress))
-                offset = len(outcome.results)
+            # PDFs, folders and bibliographies all go through the one import path.
+            outcome.results.extend(services.importer.import_paths(
+                wanted, progress=progress, cancelled=task.is_cancelled))
             outcome.cancelled = task.is_cancelled()
             if tag is not None:
                 ids = [r.id for r in outcome.results

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from exoref.domain.models import Attachment
 from exoref.errors import ExorefError
 from exoref.formats.pdf import looks_like_pdf
+from exoref.formats.registry import detect_format
 from exoref.services.extraction import FileFacts, examine
 from exoref.services.workers import WorkerPool
 from exoref.storage import files, repository, search_index
@@ -67,37 +68,43 @@ class ImportPlan:
     """The files an import will read, and the paths given that could not be used."""
 
     files: list[Path] = field(default_factory=list)
+    bibliographies: list[Path] = field(default_factory=list)
     problems: list[ImportResult] = field(default_factory=list)
     skipped: int = 0
 
 
 def plan_import(paths: Iterable[Path | str]) -> ImportPlan:
-    """Expand files and folders (recursively) into the files to import.
+    """Expand files and folders (recursively) into the files to import, by kind.
 
-    A file named on the command line is always tried, whatever its name.  Inside folders, a
-    file is taken when its content starts like a PDF or its name ends in ``.pdf`` (a file
-    named ``.pdf`` that is not a PDF is then reported, not skipped in silence); other files
-    (notes, images, ...) are skipped.
+    PDFs are recognised by their content, bibliographies (BibTeX, RIS, CSL-JSON, Better
+    BibTeX JSON) by their content or else their extension.  A file named explicitly is always
+    tried, as a PDF unless it is a bibliography (so a fake ``.pdf`` is reported).  Inside
+    folders, a file named ``.pdf`` is tried too; other files (notes, images, ...) are skipped.
     """
     plan = ImportPlan()
     seen: set[Path] = set()
 
-    def add(path: Path) -> None:
+    def add(path: Path, *, explicit: bool) -> None:
         resolved = path.resolve()
-        if resolved not in seen:
-            seen.add(resolved)
+        if resolved in seen:
+            return
+        seen.add(resolved)
+        if looks_like_pdf(path):
             plan.files.append(path)
+        elif detect_format(path) is not None:
+            plan.bibliographies.append(path)
+        elif explicit or path.suffix.lower() == ".pdf":
+            plan.files.append(path)  # the worker says why it is not a PDF
+        else:
+            plan.skipped += 1
 
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for found in _walk(path):
-                if found.suffix.lower() == ".pdf" or looks_like_pdf(found):
-                    add(found)
-                else:
-                    plan.skipped += 1
+                add(found, explicit=False)
         elif path.is_file():
-            add(path)
+            add(path, explicit=True)
         elif path.exists():
             plan.problems.append(ImportResult(str(path), "failed", reason="not a regular file"))
         else:
@@ -138,13 +145,13 @@ class ImportService:
         cancelled: Callable[[], bool] | None = None,
     ) -> list[ImportResult]:
         plan = plan_import(paths)
-        total = len(plan.files) + len(plan.problems)
+        total = len(plan.files) + len(plan.problems) + len(plan.bibliographies)
         results: list[ImportResult] = []
 
         def report(result: ImportResult) -> None:
             results.append(result)
             if progress is not None:
-                progress(result, len(results), total)
+                progress(result, len(results), max(total, len(results)))
 
         for problem in plan.problems:
             report(problem)
@@ -159,6 +166,26 @@ class ImportService:
                 report(self._store(outcome.value, pattern))
             if cancelled is not None and cancelled():
                 break
+        if plan.bibliographies and not (cancelled is not None and cancelled()):
+            # Imported here: the bibliography service builds on this module.
+            from exoref.services.bibliography import BibliographyService
+
+            bibliography = BibliographyService(
+                self.library, processes=self.processes, timeout=self.timeout
+            )
+            for path in plan.bibliographies:
+                done_before = len(results)
+
+                def live(result: ImportResult, done: int, _total: int) -> None:
+                    # One result per entry: the count of entries is known as they come.
+                    if progress is not None:
+                        count = done_before + done
+                        progress(result, count, max(total - 1 + done, count))
+
+                results.extend(bibliography.import_file(path, progress=live))
+                total += len(results) - done_before - 1
+                if cancelled is not None and cancelled():
+                    break
         return results
 
     # -- the single writer -------------------------------------------------------------------
