@@ -176,11 +176,14 @@ class ImportService:
             for path in plan.bibliographies:
                 done_before = len(results)
 
-                def live(result: ImportResult, done: int, _total: int) -> None:
+                def live(
+                    result: ImportResult, done: int, _total: int,
+                    *, start: int = done_before, expected: int = total,
+                ) -> None:
                     # One result per entry: the count of entries is known as they come.
                     if progress is not None:
-                        count = done_before + done
-                        progress(result, count, max(total - 1 + done, count))
+                        count = start + done
+                        progress(result, count, max(expected - 1 + done, count))
 
                 results.extend(bibliography.import_file(path, progress=live))
                 total += len(results) - done_before - 1
