@@ -106,13 +106,16 @@ def cmd_overview(args: argparse.Namespace, out: TextIO) -> int:
         out.write("  (empty: `exoref import PATH...` creates it)\n")
     out.write(
         "\nCommands:\n"
-        "  exoref import PATH...         add PDFs (files or folders, recursively)\n"
+        "  exoref import PATH...         add PDFs, folders, .bib/.ris/CSL-JSON files\n"
         "  exoref search QUERY           search metadata and full text\n"
         "  exoref list [--tag T]         list papers\n"
         "  exoref show ID|CITEKEY        one paper in full\n"
         "  exoref tag add|remove ID TAG  tag papers\n"
         "  exoref stats                  counts\n"
         "  exoref check [--repair]       verify the library\n"
+        "  exoref export [-o FILE]       BibTeX (--biblatex, --format ris|csljson)\n"
+        "  exoref rekey ID...|--all      remake citation keys\n"
+        "  exoref gui                    open the window\n"
         "\nQuery syntax: words, \"exact phrase\", AND / OR / NOT, -word, title: author:\n"
         "journal: doi: tag: year:2019 year:2018..2021, prefix*.\n"
         f"Every command takes --library DIR (or ${ENV_LIBRARY}) and --json.\n"
@@ -278,6 +281,55 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    from exoref.services.bibliography import BibliographyService
+
+    fmt = "biblatex" if args.biblatex else args.format
+    with _open(args) as library:
+        service = BibliographyService(library)
+        options: dict[str, Any] = {
+            "fmt": fmt,
+            "unicode": args.unicode,
+            "include_abstract": not args.no_abstract,
+            "include_file": args.file,
+            "tag": args.tag,
+            "query": args.query,
+        }
+        ids = args.papers or None
+        if args.output:
+            target = Path(args.output)
+            partial = target.with_name(f".{target.name}.part")
+            try:
+                with partial.open("w", encoding="utf-8", newline="\n") as stream:
+                    count = service.export_to(stream, ids, **options)
+                partial.replace(target)  # never a half-written .bib under the real name
+            except OSError as exc:
+                partial.unlink(missing_ok=True)
+                raise ExorefError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
+            sys.stderr.write(f"{count} references written to {target}\n")
+        else:
+            service.export_to(out, ids, **options)
+    return EXIT_OK
+
+
+def cmd_rekey(args: argparse.Namespace, out: TextIO) -> int:
+    from exoref.services.bibliography import BibliographyService
+
+    if not args.papers and not args.all:
+        raise UsageError("exoref rekey needs paper ids or citation keys, or --all.")
+    with _open(args) as library:
+        if args.pattern:
+            library.set_setting("citekey_pattern", args.pattern)
+        changed = BibliographyService(library).rekey(args.papers or None, args.pattern)
+    if args.json:
+        _print_json([{"old": old, "new": new} for old, new in changed], out)
+    else:
+        for old, new in changed:
+            out.write(f"{old} -> {new}\n")
+        out.write(f"{len(changed)} citation keys changed\n")
+    return EXIT_OK
+
+
 def cmd_gui(args: argparse.Namespace, out: TextIO) -> int:
     # Imported here, for this command only: every other command runs without loading Qt.
     # This is the one import from the CLI into the GUI that pyproject.toml's contracts allow.
@@ -314,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = command("import", cmd_import, "import PDFs (files or folders, recursively)")
+    p = command("import", cmd_import,
+                "import PDFs, folders (recursively), .bib, .ris and CSL-JSON files")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--timeout", type=float, default=10.0,
@@ -342,6 +395,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", default="free", choices=[k.value for k in TagKind])
 
     command("stats", cmd_stats, "counts of papers, files and tags")
+
+    p = command("export", cmd_export, "export BibTeX, BibLaTeX, RIS or CSL-JSON")
+    p.add_argument("papers", nargs="*", metavar="ID|CITEKEY",
+                   help="papers to export (default: all, or those of --tag/--query)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument("--tag", help="only papers with this tag (and its sub-tags)")
+    p.add_argument("--query", help="only papers matching this search")
+    p.add_argument("--format", default="bibtex", choices=["bibtex", "biblatex", "ris", "csljson"])
+    p.add_argument("--biblatex", action="store_true", help="BibLaTeX field names")
+    p.add_argument("--unicode", action="store_true", help="raw UTF-8 instead of LaTeX escapes")
+    p.add_argument("--no-abstract", action="store_true", help="leave abstracts out")
+    p.add_argument("--file", action="store_true", help="add file fields for the PDFs")
+
+    p = command("rekey", cmd_rekey, "remake citation keys from the pattern (the only way "
+                                     "keys change)")
+    p.add_argument("papers", nargs="*", metavar="ID|CITEKEY")
+    p.add_argument("--all", action="store_true", help="every paper in the library")
+    p.add_argument("--pattern", help="a new pattern, e.g. [auth][year][title] (also saved)")
 
     p = command("gui", cmd_gui, "open the desktop window")
     p.add_argument("--screenshot", metavar="FILE", default=None,
