@@ -120,3 +120,27 @@ def test_paging_returns_each_match_once(search: SearchService) -> None:
              for i in range(len(every))]
     assert [p[0] for p in pages] == every
     assert len(set(every)) == len(every) == 4
+
+
+def test_every_match_comes_back_when_only_a_window_is_ranked(library: Library) -> None:
+    from exoref.domain.query import parse_query
+    from exoref.storage import search_index
+
+    PaperService(library).add([
+        (make_ref(f"Exosomes study {i}" + (" cartilage cartilage" if i == 3 else ""), "A Lee",
+                  year=2020), None)
+        for i in range(12)
+    ])
+    with library.db.read() as session:
+        node = parse_query("exosomes")
+        every = search_index.search(session, node, limit=None, window=5, snippets=False)
+        exact = search_index.search(session, node, limit=None, window=None, snippets=False)
+        node = parse_query("exosomes cartilage")
+        [only] = search_index.search(session, node, limit=None, window=5, snippets=False)
+    assert sorted(h.paper_id for h in every) == sorted(h.paper_id for h in exact)
+    assert len(every) == 12
+    assert all(h.score > 0 for h in every[:5])  # the five newest are ranked...
+    assert all(h.score == 0 for h in every[5:])  # ...the rest follow, newest first
+    assert [h.paper_id for h in every[5:]] == sorted((h.paper_id for h in every[5:]),
+                                                     reverse=True)
+    assert only.paper_id == 4

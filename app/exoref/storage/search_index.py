@@ -436,13 +436,13 @@ def _search_fts(
     """Top matches of one FTS5 expression, from the metadata and (for ``all``) body tables.
 
     Each table gives its own best ``offset + limit``; a paper's score is its better one, so
-    the best of the merged lists are the best overall.
+    the best of the merged lists are the best overall.  With ``limit=None`` (the window's
+    table wants every match) the ranked window comes first and the other matches follow,
+    newest first, unranked (score 0).
     """
     wanted = None if limit is None else offset + limit
     if window is not None and wanted is not None:
         window = max(window, wanted)
-    else:
-        window = None
     tables: list[tuple[str, Sequence[float]]] = []
     if _meta_can_answer(match):
         tables.append(("search_meta", META_WEIGHTS))
@@ -470,6 +470,10 @@ def _search_fts(
         for pid, score in db.execute(text(sql), values):
             if pid not in scores or score < scores[pid]:
                 scores[int(pid)] = float(score)
+        if wanted is None and window is not None:
+            rest = f"SELECT rowid FROM {table} WHERE {table} MATCH :match{condition}"
+            for (pid,) in db.execute(text(rest), values):
+                scores.setdefault(int(pid), 0.0)
     ordered = sorted(scores.items(), key=lambda item: (item[1], -item[0]))
     return ordered[offset:] if wanted is None else ordered[offset:wanted]
 
