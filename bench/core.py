@@ -25,11 +25,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-from typing import TYPE_CHECKING
 
 import pymupdf  # noqa: E402
 
