@@ -162,12 +162,15 @@ class ViewService:
                     trashed=view.kind is ViewKind.TRASH,
                 )
                 ranked = [h.paper_id for h in hits]
-                params["hits"] = json.dumps(ranked)
-                where += " AND p.id IN (SELECT value FROM json_each(:hits))"
             if ranked is not None and (sort == "relevance" or sort not in SORT_COLUMNS):
+                if view.kind in (ViewKind.ALL, ViewKind.TRASH):
+                    return ranked  # the index already keeps the trash apart
                 allowed = {int(r[0]) for r in session.execute(
                     text(f"SELECT p.id FROM papers p WHERE {where}"), params)}
                 return [pid for pid in ranked if pid in allowed]
+            if ranked is not None:
+                params["hits"] = json.dumps(ranked)
+                where += " AND p.id IN (SELECT value FROM json_each(:hits))"
             column = SORT_COLUMNS.get(sort, SORT_COLUMNS["added"])
             direction = "DESC" if descending else "ASC"
             sql = (

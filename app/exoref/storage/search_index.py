@@ -449,6 +449,7 @@ def _search_fts(
     if scope == "all" or not tables:
         tables.append(("search_body", BODY_WEIGHTS))
     scores: dict[int, float] = {}
+    tail: set[int] = set()
     for table, weights in tables:
         # Checked per match, newest first, until the window is full: cheaper than building
         # the set of every paper that passes (a year range passes most of a library).
@@ -472,9 +473,11 @@ def _search_fts(
                 scores[int(pid)] = float(score)
         if wanted is None and window is not None:
             rest = f"SELECT rowid FROM {table} WHERE {table} MATCH :match{condition}"
-            for (pid,) in db.execute(text(rest), values):
-                scores.setdefault(int(pid), 0.0)
+            tail.update(int(pid) for (pid,) in db.execute(text(rest), values))
     ordered = sorted(scores.items(), key=lambda item: (item[1], -item[0]))
+    if tail:
+        tail.difference_update(scores)
+        ordered.extend((pid, 0.0) for pid in sorted(tail, reverse=True))
     return ordered[offset:] if wanted is None else ordered[offset:wanted]
 
 
