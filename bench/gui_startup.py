@@ -66,36 +66,11 @@ def memory() -> dict[str, float]:
     return out
 
 
-LIVE = "p.trashed_at IS NULL"
-#: The same condition in a form SQLite answers from the indexes alone (no row is read).
-LIVE_FROM_INDEXES = "p.id NOT IN (SELECT id FROM papers WHERE trashed_at IS NOT NULL)"
-
-
-def propose_views_fix() -> None:
-    """--proposed-views-fix: what the change asked of services/views.py would give.
-
-    ``WHERE p.trashed_at IS NULL ORDER BY <column>`` makes SQLite read every row of
-    ``papers`` (abstracts included: ~480 MB here, all of it resident through the memory
-    map) and sort them; the NOT IN form walks the sort column's index and never touches a
-    row.  An experiment only: it patches the module in the measured process.
-    """
-    import exoref.services.views as views
-
-    original = views._view_condition
-
-    def condition(view: object, params: dict[str, object]) -> str:
-        return original(view, params).replace(LIVE, LIVE_FROM_INDEXES)  # type: ignore[arg-type]
-
-    views._view_condition = condition  # type: ignore[assignment]
-
-
-def child(library: Path, started: float, config: Path, *, proposed_fix: bool = False) -> None:
+def child(library: Path, started: float, config: Path) -> None:
     """Runs in a fresh process; prints one JSON line of figures."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["EXOREF_CONFIG_DIR"] = str(config)
     t_imports = time.time()
-    if proposed_fix:
-        propose_views_fix()
     from PySide6.QtCore import QEvent, QObject, Qt
 
     from exoref.gui.app import SCREENSHOT_SIZE, application
@@ -175,13 +150,12 @@ def child(library: Path, started: float, config: Path, *, proposed_fix: bool = F
 # -- the driver ------------------------------------------------------------------------------
 
 
-def run_once(library: Path, config: Path, *, proposed_fix: bool) -> dict[str, float]:
+def run_once(library: Path, config: Path) -> dict[str, float]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    extra = ["--proposed-views-fix"] if proposed_fix else []
     started = time.time()
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", str(library),
-         "--started", repr(started), "--config", str(config), *extra],
+         "--started", repr(started), "--config", str(config)],
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
@@ -196,15 +170,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--papers", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--proposed-views-fix", action="store_true",
-                        help="also measure with the index-only view queries proposed for "
-                        "services/views.py (patched into the measured process)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child, args.started, args.config, proposed_fix=args.proposed_views_fix)
+        child(args.child, args.started, args.config)
         return 0
 
     base = OUT / f"gui-lib-{args.papers}"
@@ -217,16 +188,13 @@ def main() -> int:
         shutil.copytree(base, work)
         print(f"library: {args.papers} papers, copied from {base} in "
               f"{time.perf_counter() - t:.1f} s", flush=True)
-        variants = [False, True] if args.proposed_views_fix else [False]
-        for proposed in variants:
-            runs = []
-            for i in range(args.runs):
-                figures = run_once(work, Path(tmp) / f"config{i}", proposed_fix=proposed)
-                runs.append(figures)
-                print(f"run {i + 1}: " + ", ".join(
-                    f"{k} {v:.3g}" for k, v in figures.items()), flush=True)
-            label = "with the proposed views.py fix" if proposed else "as the code is"
-            report(runs, label)
+        runs = []
+        for i in range(args.runs):
+            figures = run_once(work, Path(tmp) / f"config{i}")
+            runs.append(figures)
+            print(f"run {i + 1}: " + ", ".join(
+                f"{k} {v:.3g}" for k, v in figures.items()), flush=True)
+        report(runs, "figures")
     return 0
 
 
