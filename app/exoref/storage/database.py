@@ -49,9 +49,9 @@ SCHEMA_VERSION = 2
 DEFAULT_BUSY_TIMEOUT = 30.0
 
 _WRITE_OPTION = "exoref_write"
-#: Pages read through the map count as the process's resident memory: 256 MiB holds the hot
+#: Pages read through the map count as the process's resident memory: 128 MiB holds the hot
 #: part of the search index of a 100,000-paper library.
-MMAP_SIZE = 256 * 1024**2
+MMAP_SIZE = 128 * 1024**2
 
 Migration = Callable[[Connection], None]
 
