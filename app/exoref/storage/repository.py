@@ -42,18 +42,7 @@ def to_reference(row: Paper) -> Reference:
             (Tag(link.tag.name, TagKind(link.tag.kind)) for link in row.tag_links),
             key=_tag_order,
         ),
-        attachments=[
-            Attachment(
-                id=a.id,
-                path=a.path,
-                original_name=a.original_name,
-                sha256=a.sha256,
-                size=a.size,
-                page_count=a.page_count,
-                has_text=a.has_text,
-            )
-            for a in row.attachments
-        ],
+        attachments=[_attachment(a) for a in row.attachments],
     )
     for name in TEXT_FIELDS:
         setattr(ref, name, getattr(row, name) or "")
@@ -90,17 +79,7 @@ def load_references(session: Session, ids: Sequence[int]) -> list[Reference]:
         .where(AttachmentRow.paper_id.in_(ids))
         .order_by(AttachmentRow.id)
     ):
-        files.setdefault(att.paper_id, []).append(
-            Attachment(
-                id=att.id,
-                path=att.path,
-                original_name=att.original_name,
-                sha256=att.sha256,
-                size=att.size,
-                page_count=att.page_count,
-                has_text=bool(att.has_text),
-            )
-        )
+        files.setdefault(att.paper_id, []).append(_attachment(att))
     refs = []
     for pid in ids:
         row = rows.get(pid)
@@ -125,6 +104,19 @@ def load_references(session: Session, ids: Sequence[int]) -> list[Reference]:
             setattr(ref, name, getattr(row, name) or "")
         refs.append(ref)
     return refs
+
+
+def _attachment(row: Any) -> Attachment:
+    """An attachment from an ORM row or a plain row of the attachments table."""
+    return Attachment(
+        id=row.id,
+        path=row.path,
+        original_name=row.original_name,
+        sha256=row.sha256,
+        size=row.size,
+        page_count=row.page_count,
+        has_text=bool(row.has_text),
+    )
 
 
 def _tag_order(tag: Tag) -> tuple[str, str]:
