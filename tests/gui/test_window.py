@@ -140,6 +140,13 @@ def test_a_broken_pdf_in_a_drop_is_reported_and_the_window_lives_on(
     again: ImportOutcome = blocker.args[0]
     assert {r.path for r in again.results} == {str(p) for p in summary.retryable()}
 
+    # the failures wait under "Needs attention", with Retry and Dismiss
+    window.select_view(View(ViewKind.ATTENTION))
+    assert window.failures_box.isVisible()
+    assert "empty.pdf: empty file" in window.failures_label.text()
+    window.failures_buttons[1].click()  # Dismiss
+    assert not window.failures_box.isVisible()
+
 
 def test_an_import_can_be_cancelled(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     folder = tmp_path / "many"

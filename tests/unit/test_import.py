@@ -183,3 +183,25 @@ def test_bibliographies_import_through_the_same_path(library: Library, tmp_path:
     assert seen[-1] == f"{len(results)}/{len(results)}"
     muller = [r for r in PaperService(library).list_papers() if r.doi == "10.1000/aki.1"]
     assert [a.family for a in muller[0].authors] == ["Wang", "Müller"]
+
+
+def test_failed_files_wait_in_needs_attention_until_imported(
+    library: Library, tmp_path: Path
+) -> None:
+    from exoref.services.views import ViewService
+
+    fake = pdfgen.write_fake_pdf(tmp_path / "draft.pdf")
+    ImportService(library, processes=1).import_paths([fake])
+    views = ViewService(library)
+    [failed] = views.failed_imports()
+    assert failed.path == str(fake.resolve())
+    assert "not a PDF" in failed.reason
+    assert views.sidebar().attention == 1
+    article(tmp_path, "draft.pdf")  # the user fixes the file and imports it again
+    [result] = ImportService(library, processes=1).import_paths([fake])
+    assert result.status == "added"
+    assert views.failed_imports() == []
+    pdfgen.write_empty(tmp_path / "empty.pdf")
+    ImportService(library, processes=1).import_paths([tmp_path / "empty.pdf"])
+    views.dismiss_failed_imports([f.path for f in views.failed_imports()])
+    assert views.failed_imports() == []

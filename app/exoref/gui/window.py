@@ -61,7 +61,7 @@ from exoref.gui.sidebar import Sidebar, local_paths, tag_of
 from exoref.gui.table import RELEVANCE, PaperTable, PaperTableModel, ids_from_mime
 from exoref.gui.tasks import Task, TaskRunner
 from exoref.gui.welcome import WelcomeView
-from exoref.services.views import View, ViewKind
+from exoref.services.views import FailedImport, View, ViewKind
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -231,12 +231,15 @@ class MainWindow(QMainWindow):
         self.view_label.setStyleSheet(
             "QLabel#view-title { font-size: 15px; font-weight: 600; padding: 8px 10px 6px; }"
         )
+        self.failed_imports: list[FailedImport] = []
+        self.failures_box = self._build_failures_box()
         table_page = QWidget()
         column = QVBoxLayout(table_page)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.view_label)
         column.addWidget(self.search_error)
+        column.addWidget(self.failures_box)
         column.addWidget(self.table, 1)
 
         self.welcome = WelcomeView()
@@ -501,8 +504,56 @@ class MainWindow(QMainWindow):
             self.model.load(self.view, query="", sort=self.sort_key, descending=self.descending)
         self._after_load(keep, current)
 
+    def _build_failures_box(self) -> QWidget:
+        """Under "Needs attention": the files that could not be imported, with Retry."""
+        box = QWidget()
+        box.setObjectName("failures")
+        box.setStyleSheet("QWidget#failures { background: #fffbeb; }")
+        row = QHBoxLayout(box)
+        row.setContentsMargins(10, 6, 10, 6)
+        self.failures_label = QLabel()
+        self.failures_label.setWordWrap(True)
+        row.addWidget(self.failures_label, 1)
+        retry = QToolButton()
+        retry.setText("Retry")
+        retry.clicked.connect(self.retry_failed_imports)
+        dismiss = QToolButton()
+        dismiss.setText("Dismiss")
+        dismiss.clicked.connect(self.dismiss_failed_imports)
+        self.failures_buttons = (retry, dismiss)
+        row.addWidget(retry)
+        row.addWidget(dismiss)
+        box.hide()
+        return box
+
+    def _show_failures(self) -> None:
+        self.failed_imports = (
+            self.services.views.failed_imports() if self.view.kind is ViewKind.ATTENTION else []
+        )
+        if not self.failed_imports:
+            self.failures_box.hide()
+            return
+        count = len(self.failed_imports)
+        lines = [f"{count} file{'s' if count != 1 else ''} could not be imported:"]
+        lines += [f"• {Path(f.path).name}: {f.reason}" for f in self.failed_imports[:5]]
+        if count > 5:
+            lines.append(f"… and {count - 5} more")
+        self.failures_label.setText("\n".join(lines))
+        self.failures_box.show()
+
+    def retry_failed_imports(self) -> None:
+        paths = [Path(f.path) for f in self.failed_imports if Path(f.path).exists()]
+        if paths:
+            self.import_paths(paths)
+
+    def dismiss_failed_imports(self) -> None:
+        self.services.views.dismiss_failed_imports([f.path for f in self.failed_imports])
+        self._show_failures()
+        self.refresh_counts()
+
     def _after_load(self, keep: Sequence[int], current: int | None) -> None:
         self.view_label.setText(view_title(self.view))
+        self._show_failures()
         if self.model.sort_key == RELEVANCE:
             self.table.show_relevance()
         else:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from sqlalchemy import delete
+
 from exoref.domain.models import Attachment
 from exoref.errors import ExorefError
 from exoref.formats.pdf import looks_like_pdf
@@ -24,8 +26,8 @@ from exoref.formats.registry import detect_format
 from exoref.services.extraction import FileFacts, examine
 from exoref.services.workers import WorkerPool
 from exoref.storage import files, repository, search_index
-from exoref.storage.database import translate_error
-from exoref.storage.orm import Paper
+from exoref.storage.database import now, translate_error
+from exoref.storage.orm import ImportFailure, Paper
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -159,13 +161,18 @@ class ImportService:
             examine, processes=self.processes, timeout=self.timeout
         )
         pattern = self.library.setting("citekey_pattern")
+        failures: list[ImportResult] = []
         for item, outcome in pool.run(str(p) for p in plan.files):
             if outcome.error is not None or outcome.value is None:
-                report(ImportResult(item, "failed", reason=outcome.error or "unknown error"))
+                result = ImportResult(item, "failed", reason=outcome.error or "unknown error")
             else:
-                report(self._store(outcome.value, pattern))
+                result = self._store(outcome.value, pattern)
+            if result.status == "failed":
+                failures.append(result)
+            report(result)
             if cancelled is not None and cancelled():
                 break
+        self._remember_failures(failures)
         if plan.bibliographies and not (cancelled is not None and cancelled()):
             # Imported here: the bibliography service builds on this module.
             from exoref.services.bibliography import BibliographyService
@@ -191,6 +198,16 @@ class ImportService:
                     break
         return results
 
+    def _remember_failures(self, failures: list[ImportResult]) -> None:
+        """Keep the files that failed for "Needs attention" (until imported or dismissed)."""
+        if not failures:
+            return
+        stamp = now()
+        with contextlib.suppress(ExorefError), self.library.db.write() as session:
+            for result in failures:
+                session.merge(ImportFailure(path=_failure_key(result.path),
+                                            reason=result.reason, at=stamp))
+
     # -- the single writer -------------------------------------------------------------------
 
     def _store(self, facts: FileFacts, pattern: str) -> ImportResult:
@@ -204,6 +221,9 @@ class ImportService:
         try:
             with self.library.db.write() as session:
                 result = self._store_in(session, facts, extraction, pattern, copied)
+                session.execute(
+                    delete(ImportFailure).where(ImportFailure.path == _failure_key(facts.path))
+                )
             copied.clear()  # committed: the files belong to the library now
             return result
         except ExorefError as exc:
@@ -277,6 +297,10 @@ class ImportService:
             page_count=extraction.page_count,
             has_text=extraction.has_text_layer,
         )
+
+
+def _failure_key(path: str) -> str:
+    return str(Path(path).resolve())
 
 
 def reference_name(ref: Reference) -> str:

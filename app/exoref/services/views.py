@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
+from sqlalchemy import delete, select, text
 
 from exoref.domain.models import TagKind
 from exoref.domain.query import parse_query
 from exoref.storage import search_index
 from exoref.storage.database import now
+from exoref.storage.orm import ImportFailure
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -80,6 +81,15 @@ class PaperRow:
         if self.authors > 2:
             return f"{self.first_author} et al."
         return self.first_author
+
+
+@dataclass(frozen=True, slots=True)
+class FailedImport:
+    """A file that could not be imported (shown under "Needs attention")."""
+
+    path: str
+    reason: str
+    at: datetime | None
 
 
 @dataclass(slots=True)
@@ -226,6 +236,15 @@ class ViewService:
             )
         return rows
 
+    def failed_imports(self) -> list[FailedImport]:
+        with self.library.db.read() as session:
+            rows = session.scalars(select(ImportFailure).order_by(ImportFailure.at.desc()))
+            return [FailedImport(r.path, r.reason, r.at) for r in rows]
+
+    def dismiss_failed_imports(self, paths: Sequence[str]) -> None:
+        with self.library.db.write() as session:
+            session.execute(delete(ImportFailure).where(ImportFailure.path.in_(list(paths))))
+
     def sidebar(self) -> SidebarCounts:
         counts = SidebarCounts()
         with self.library.db.read() as session:
@@ -237,6 +256,8 @@ class ViewService:
                     text(f"SELECT count(*) FROM papers p WHERE {where}"), params
                 ).scalar_one()
                 setattr(counts, kind.value, int(value))
+            counts.attention += int(session.execute(
+                text("SELECT count(*) FROM import_failures")).scalar_one())
             rows = session.execute(
                 text(
                     "SELECT t.name, t.kind, parent.name, "

@@ -36,7 +36,7 @@ from exoref.errors import (
     SchemaTooNewError,
 )
 from exoref.storage import search_index
-from exoref.storage.orm import Base, LibraryInfo
+from exoref.storage.orm import Base, ImportFailure, LibraryInfo
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -77,6 +77,7 @@ def _v2_extra_fields(conn: Connection) -> None:
     conn.exec_driver_sql(
         "CREATE INDEX IF NOT EXISTS ix_papers_flagged ON papers (id) WHERE flags <> '[]'"
     )
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables[ImportFailure.__tablename__]])
     search_index.upgrade_v2(conn)
 
 

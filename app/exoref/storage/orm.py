@@ -159,3 +159,14 @@ class PaperTag(Base):
 
     paper: Mapped[Paper] = relationship(back_populates="tag_links")
     tag: Mapped[TagRow] = relationship(lazy="joined")
+
+
+class ImportFailure(Base):
+    """A file that could not be imported, until it is imported or dismissed (schema 2)."""
+
+    __tablename__ = "import_failures"
+
+    #: the absolute path of the user's file
+    path: Mapped[str] = mapped_column(Text, primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime)
