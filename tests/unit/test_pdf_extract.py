@@ -19,6 +19,7 @@ import pytest
 from exoref.domain.identifiers import doi_key, normalize_title_key
 from exoref.errors import UnreadableFileError
 from exoref.formats.pdf import MAX_PAGES, PdfExtraction, extract_pdf, looks_like_pdf
+from tests.fixtures.pdfgen import write_huge_page_count
 
 OWN_DOI = "10.1186/s13287-021-02345-6"
 CITED_DOIS = ("10.1016/j.stem.2019.02.001", "10.1038/s41536-020-0101-x")
@@ -568,30 +569,7 @@ def test_garbage_after_header_is_damaged(tmp_path: Path) -> None:
 
 
 def test_absurd_page_count_is_refused(tmp_path: Path) -> None:
-    content = b"BT /F1 12 Tf 72 720 Td (Two billion pages) Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 2000000000 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    path = tmp_path / "huge.pdf"
-    path.write_bytes(bytes(out))
+    path = write_huge_page_count(tmp_path / "huge.pdf")
     reason = _reason(path)
     assert reason.startswith("claims 2000000000 pages")
     assert str(MAX_PAGES) in reason
