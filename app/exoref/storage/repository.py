@@ -129,17 +129,8 @@ def title_key(title: str) -> str:
 
 def apply_reference(row: Paper, ref: Reference) -> None:
     """Copy the bibliographic fields of ``ref`` onto ``row`` (not id, citekey, tags, files)."""
-    for name in TEXT_FIELDS:
-        setattr(row, name, getattr(ref, name) or "")
-    row.doi = normalize_doi(ref.doi) or ref.doi.strip() if ref.doi else ""
-    row.year = ref.year
-    row.keywords = list(ref.keywords)
-    row.trial_ids = list(ref.trial_ids)
-    row.flags = list(ref.flags)
-    row.extra = dict(ref.extra)
-    row.latex = dict(ref.latex)
-    row.title_key = title_key(ref.title)
-    row.first_author = ref.authors[0].family if ref.authors else ""
+    for name, value in _paper_values(ref).items():
+        setattr(row, name, value)
     row.authors = [
         PaperAuthor(position=i, family=a.family, given=a.given) for i, a in enumerate(ref.authors)
     ]
@@ -245,15 +236,11 @@ def _authors_text(authors: Sequence[Author]) -> str:
 
 
 def create_paper(session: Session, ref: Reference, *, pattern: str) -> Paper:
-    """A new paper as an ORM object (for edits that continue on it); tags and the index are
-    the caller's."""
-    stamp = now()
-    base = ref.citekey or make_citekey(ref, pattern)
-    row = Paper(citekey=unique_citekey(base, taken_citekeys(session, base)), added=stamp,
-                modified=stamp)
-    apply_reference(row, ref)
-    session.add(row)
-    session.flush()
+    """A new paper (stored, tagged and indexed as :func:`insert_reference` does) as an ORM
+    object, for callers that go on changing it."""
+    paper_id, _ = insert_reference(session, ref, pattern=pattern)
+    row = session.get(Paper, paper_id)
+    assert row is not None
     return row
 
 
