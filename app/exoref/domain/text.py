@@ -22,10 +22,6 @@ def ascii_fold(value: str) -> str:
     return _COMBINING.sub("", decomposed).encode("ascii", "ignore").decode("ascii")
 
 
-def collapse_whitespace(value: str) -> str:
-    return " ".join(value.split())
-
-
 def safe_filename(stem: str, *, suffix: str = ".pdf", max_bytes: int = 120) -> str:
     """A readable file name that is safe on every file system: ASCII, no separators."""
     folded = ascii_fold(stem)
