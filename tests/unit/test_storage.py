@@ -201,3 +201,52 @@ def test_a_file_that_is_not_a_database_is_explained(tmp_path: Path) -> None:
     (tmp_path / "exoref.sqlite").write_bytes(b"this is not a database" * 100)
     with pytest.raises(LibraryError, match="damaged or is not an ExoRef library"):
         Library.open(tmp_path)
+
+
+V2_SCHEMA = Path(__file__).resolve().parents[1] / "data" / "schema_v2.sql"
+
+
+def test_a_genuine_version_2_library_opens_with_every_field(library_dir: Path) -> None:
+    """Schema 3 (tagging, provenance, lookups, merges) keeps everything schema 2 held."""
+    library_dir.mkdir(parents=True)
+    conn = sqlite3.connect(library_dir / "exoref.sqlite")
+    conn.executescript(V2_SCHEMA.read_text(encoding="utf-8"))
+    conn.execute(
+        "INSERT INTO papers (id, citekey, entry_type, title, year, journal, booktitle, volume, "
+        "issue, pages, publisher, doi, pmid, pmcid, arxiv, isbn, url, abstract, language, notes, "
+        "keywords, trial_ids, flags, extra, latex, first_author, title_key, added, modified) "
+        "VALUES (7, 'berg2023exo', 'article', 'Exosomes β', 2023, 'J', 'B', '14', '2', '1–9', "
+        "'BMC', '10.1/x', '123', 'PMC9', '2101.00001', '978', 'http://u', 'Abs', 'en', 'note', "
+        "'[\"exosome\"]', '[\"NCT04223622\"]', '[\"no text layer\"]', '{\"eprint\": \"e1\"}', "
+        "'{\"title\": \"Exosomes $\\\\beta$\"}', 'van der Berg', 'exosomesb', "
+        "'2026-01-02 03:04:05', '2026-01-02 03:04:05')"
+    )
+    conn.execute("INSERT INTO paper_authors VALUES (7, 0, 'van der Berg', 'Jan')")
+    conn.execute("INSERT INTO tags VALUES (1, 'osteoarthritis', 'osteoarthritis', 'indication', "
+                 "NULL)")
+    conn.execute("INSERT INTO paper_tags VALUES (7, 1, 'auto', 0.9)")
+    conn.execute("INSERT INTO attachments VALUES (1, 7, 'files/a.pdf', 'a.pdf', 'ab', 3, 1, 1, "
+                 "'2026-01-02 03:04:05')")
+    conn.execute("INSERT INTO import_failures VALUES ('/x/b.pdf', 'encrypted', "
+                 "'2026-01-02 03:04:05')")
+    conn.commit()
+    conn.close()
+    with Library.open(library_dir) as lib, lib.db.read() as session:
+        row = repository.get_paper(session, 7)
+        assert row is not None
+        ref = repository.to_reference(row)
+        assert session.execute(text("PRAGMA user_version")).scalar() == SCHEMA_VERSION
+        assert row.field_sources == {}
+        assert (row.mesh, row.publication_types) == ([], [])
+        assert [(link.source, link.score, link.tag.concept) for link in row.tag_links] == [
+            ("auto", 0.9, None)]
+        failures = session.execute(text("SELECT path, reason FROM import_failures")).all()
+    assert failures == [("/x/b.pdf", "encrypted")]
+    assert (ref.citekey, ref.title, ref.year, ref.extra, ref.latex) == (
+        "berg2023exo", "Exosomes β", 2023, {"eprint": "e1"}, {"title": "Exosomes $\\beta$"})
+    assert (ref.doi, ref.pmid, ref.pmcid, ref.arxiv, ref.trial_ids, ref.flags) == (
+        "10.1/x", "123", "PMC9", "2101.00001", ["NCT04223622"], ["no text layer"])
+    assert ref.authors == [Author("van der Berg", "Jan")]
+    assert ref.tags == [Tag("osteoarthritis", TagKind.INDICATION)]
+    assert [a.path for a in ref.attachments] == ["files/a.pdf"]
+    assert any("before-upgrade-v2" in p.name for p in (library_dir / "backups").glob("*"))

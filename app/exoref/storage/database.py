@@ -36,7 +36,15 @@ from exoref.errors import (
     SchemaTooNewError,
 )
 from exoref.storage import search_index
-from exoref.storage.orm import Base, ImportFailure, LibraryInfo
+from exoref.storage.orm import (
+    Base,
+    ImportFailure,
+    LibraryInfo,
+    LookupTask,
+    MergeRecord,
+    TagRejection,
+    TagSuggestion,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,7 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("exoref.db")
 
 #: Version of the schema written by this release.  Every release opens every older library.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Seconds a writer waits for another one before the user is told the library is busy.
 DEFAULT_BUSY_TIMEOUT = 30.0
 
@@ -81,7 +89,25 @@ def _v2_extra_fields(conn: Connection) -> None:
     search_index.upgrade_v2(conn)
 
 
-MIGRATIONS: dict[int, Migration] = {2: _v2_extra_fields}
+def _v3_tagging_and_lookups(conn: Connection) -> None:
+    """0.3: vocabulary tags with evidence, pending suggestions and rejections; field
+    provenance, MeSH and publication types; the lookup queue; undoable merges."""
+    for statement in (
+        "ALTER TABLE papers ADD COLUMN field_sources JSON NOT NULL DEFAULT '{}'",
+        "ALTER TABLE papers ADD COLUMN mesh JSON NOT NULL DEFAULT '[]'",
+        "ALTER TABLE papers ADD COLUMN publication_types JSON NOT NULL DEFAULT '[]'",
+        "ALTER TABLE tags ADD COLUMN concept VARCHAR(80)",
+        "CREATE INDEX IF NOT EXISTS ix_tags_concept ON tags (concept)",
+        "ALTER TABLE paper_tags ADD COLUMN evidence JSON",
+    ):
+        conn.exec_driver_sql(statement)
+    new_tables = (TagSuggestion, TagRejection, LookupTask, MergeRecord)
+    Base.metadata.create_all(
+        conn, tables=[Base.metadata.tables[t.__tablename__] for t in new_tables]
+    )
+
+
+MIGRATIONS: dict[int, Migration] = {2: _v2_extra_fields, 3: _v3_tagging_and_lookups}
 
 
 def now() -> datetime:

@@ -80,6 +80,13 @@ class Paper(Base):
     latex: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     #: the first author's family name, kept for sorting the table without a join
     first_author: Mapped[str] = mapped_column(Text, default="")
+    # schema 3
+    #: where each field's value came from: ``pdf``, ``bibtex``, ``lookup:crossref``, ``user``…
+    #: A field absent here came from wherever the paper was first created.
+    field_sources: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    #: MeSH headings and publication types from PubMed; they feed the tag suggestions.
+    mesh: Mapped[list[str]] = mapped_column(JSON, default=list)
+    publication_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: normalised title, used to find the same paper imported twice without identifiers
     title_key: Mapped[str] = mapped_column(String(300), default="", index=True)
     added: Mapped[datetime] = mapped_column(DateTime, index=True)
@@ -143,6 +150,8 @@ class TagRow(Base):
     name_key: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="free")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tags.id", ondelete="SET NULL"))
+    #: the vocabulary concept this tag stands for (schema 3); None for a user's free tag
+    concept: Mapped[str | None] = mapped_column(String(80), default=None, index=True)
 
 
 class PaperTag(Base):
@@ -153,9 +162,12 @@ class PaperTag(Base):
         ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
     )
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
-    #: who put it there: user, auto (suggestion applied), import (from a .bib)
+    #: who put it there: user (added or confirmed by a person), auto (a suggestion applied
+    #: above the threshold), import (from a .bib)
     source: Mapped[str] = mapped_column(String(20), default="user")
     score: Mapped[float | None] = mapped_column(Float, default=None)
+    #: for an automatic tag, the phrases that made it (schema 3)
+    evidence: Mapped[list[dict[str, object]] | None] = mapped_column(JSON, default=None)
 
     paper: Mapped[Paper] = relationship(back_populates="tag_links")
     tag: Mapped[TagRow] = relationship(lazy="joined")
@@ -170,3 +182,60 @@ class ImportFailure(Base):
     path: Mapped[str] = mapped_column(Text, primary_key=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class TagSuggestion(Base):
+    """A suggested tag below the automatic threshold, waiting for a person (schema 3)."""
+
+    __tablename__ = "tag_suggestions"
+    __table_args__ = (Index("ix_tag_suggestions_tag", "tag_id"),)
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class TagRejection(Base):
+    """A person removed or rejected this tag on this paper: no later run puts it back."""
+
+    __tablename__ = "tag_rejections"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class LookupTask(Base):
+    """A paper waiting for an online lookup (schema 3): lookups never block an import."""
+
+    __tablename__ = "lookup_queue"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: waiting | done | not_found | failed
+    state: Mapped[str] = mapped_column(String(20), default="waiting", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt: Mapped[datetime] = mapped_column(DateTime, index=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    requested: Mapped[datetime] = mapped_column(DateTime)
+
+
+class MergeRecord(Base):
+    """One merge of duplicates, with what is needed to undo it (schema 3)."""
+
+    __tablename__ = "merges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    kept_id: Mapped[int] = mapped_column(Integer, index=True)
+    merged_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: the kept paper before the merge and every merged paper, as plain data
+    snapshot: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
