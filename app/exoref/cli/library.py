@@ -1,95 +1,33 @@
-"""The ``exoref`` command: a thin layer over the services.
-
-Every command takes ``--json`` for scripts.  Exit status: 0 success, 1 when something failed
-(some files not imported, problems found, an error the user can fix), 2 on a usage error.
-"""
+"""Commands on the library itself: import, search, list, show, tag, stats, export, rekey,
+check, and ``gui`` which opens the window."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import os
-import shutil
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from exoref import APP_NAME, __version__
-from exoref.domain.models import Reference, Tag, TagKind
+from exoref.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Progress,
+    Register,
+    line,
+    open_library,
+    print_json,
+    short,
+    terminal_width,
+)
+from exoref.domain.models import Tag, TagKind
 from exoref.errors import ExorefError, UsageError
 from exoref.paths import ENV_LIBRARY, resolve_library_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    import argparse
 
 log = logging.getLogger("exoref.cli")
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-# -- output helpers ----------------------------------------------------------------------------
-
-
-def _print_json(data: object, out: TextIO) -> None:
-    json.dump(data, out, ensure_ascii=False, indent=2)
-    out.write("\n")
-
-
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _line(ref: Reference, width: int) -> str:
-    author = ref.authors[0].family if ref.authors else ""
-    if len(ref.authors) > 1:
-        author += " et al."
-    year = ref.year or ""
-    head = f"{ref.id:>6}  {ref.citekey or '':<24.24} {year:>4}  {_short(author, 18):<18}  "
-    return head + _short(ref.title or "(untitled)", max(20, width - len(head)))
-
-
-def _terminal_width() -> int:
-    return shutil.get_terminal_size((100, 20)).columns
-
-
-class _Progress:
-    """A one-line progress bar on a terminal (stderr); silent when not a terminal."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self.start = time.monotonic()
-        self.last = 0.0
-
-    def __call__(self, done: int, total: int, label: str) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.last < 0.1 and done < total:
-            return
-        self.last = now
-        width = 28
-        filled = int(width * done / total) if total else width
-        rate = done / max(now - self.start, 1e-6)
-        label = _short(label, max(10, _terminal_width() - width - 30))
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate:5.1f}/s {label}\x1b[K"
-        )
-        if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
-# -- commands ----------------------------------------------------------------------------------
-
-
-def _open(args: argparse.Namespace, *, create: bool = False) -> Any:
-    from exoref.services.library import Library
-
-    return Library.open(resolve_library_dir(args.library), create=create)
 
 
 def cmd_overview(args: argparse.Namespace, out: TextIO) -> int:
@@ -99,7 +37,7 @@ def cmd_overview(args: argparse.Namespace, out: TextIO) -> int:
     if (root / "exoref.sqlite").exists():
         from exoref.services.papers import PaperService
 
-        with _open(args) as library:
+        with open_library(args) as library:
             stats = PaperService(library).stats()
         out.write(f"  {stats.papers} papers, {stats.files} files, {stats.with_text} with text\n")
     else:
@@ -127,9 +65,9 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     from exoref.services.check import CheckService
     from exoref.services.importer import ImportResult, ImportService
 
-    progress = _Progress(sys.stderr) if not args.json else None
+    progress = Progress(sys.stderr) if not args.json else None
     failed = 0
-    with _open(args, create=True) as library:
+    with open_library(args, create=True) as library:
         CheckService(library).remove_orphan_files()
 
         def on_result(result: ImportResult, done: int, total: int) -> None:
@@ -150,7 +88,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
         service = ImportService(library, processes=args.jobs, timeout=args.timeout)
         results = service.import_paths(args.paths, progress=on_result)
     if args.json:
-        _print_json([r.to_json() for r in results], out)
+        print_json([r.to_json() for r in results], out)
     else:
         counts = {s: sum(r.status == s for r in results) for s in ("added", "duplicate", "failed")}
         added, dup, bad = counts["added"], counts["duplicate"], counts["failed"]
@@ -161,18 +99,18 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
     from exoref.services.search import SearchService
 
-    with _open(args) as library:
+    with open_library(args) as library:
         results = SearchService(library).search(
             args.query, fulltext=not args.metadata, limit=args.limit
         )
     if args.json:
-        _print_json([r.to_json() for r in results], out)
+        print_json([r.to_json() for r in results], out)
         return EXIT_OK
-    width = _terminal_width()
+    width = terminal_width()
     for result in results:
-        out.write(_line(result.reference, width) + "\n")
+        out.write(line(result.reference, width) + "\n")
         if result.snippet:
-            out.write(f"        {_short(result.snippet, width - 10)}\n")
+            out.write(f"        {short(result.snippet, width - 10)}\n")
     if not results:
         out.write("no matches\n")
     return EXIT_OK
@@ -181,25 +119,25 @@ def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     from exoref.services.papers import PaperService
 
-    with _open(args) as library:
+    with open_library(args) as library:
         refs = PaperService(library).list_papers(tag=args.tag, sort=args.sort, limit=args.limit)
     if args.json:
-        _print_json([r.to_json() for r in refs], out)
+        print_json([r.to_json() for r in refs], out)
     else:
-        width = _terminal_width()
+        width = terminal_width()
         for ref in refs:
-            out.write(_line(ref, width) + "\n")
+            out.write(line(ref, width) + "\n")
     return EXIT_OK
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     from exoref.services.papers import PaperService
 
-    with _open(args) as library:
+    with open_library(args) as library:
         ref = PaperService(library).get(args.ident)
         root = library.paths.root
     if args.json:
-        _print_json(ref.to_json(), out)
+        print_json(ref.to_json(), out)
         return EXIT_OK
     data = ref.to_json()
     out.write(f"{ref.title or '(untitled)'}\n")
@@ -223,12 +161,12 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_tag(args: argparse.Namespace, out: TextIO) -> int:
     from exoref.services.papers import PaperService, TagCount
 
-    with _open(args) as library:
+    with open_library(args) as library:
         service = PaperService(library)
         if args.action == "list":
             counts: list[TagCount] = service.tags()
             if args.json:
-                _print_json([c.to_json() for c in counts], out)
+                print_json([c.to_json() for c in counts], out)
             else:
                 for c in counts:
                     out.write(f"{c.count:>6}  {c.kind.value:<11} {c.name}\n")
@@ -241,7 +179,7 @@ def cmd_tag(args: argparse.Namespace, out: TextIO) -> int:
         else:
             ref = service.update_tags(args.ident, remove=args.tags)
     if args.json:
-        _print_json(ref.to_json(), out)
+        print_json(ref.to_json(), out)
     else:
         out.write(f"{ref.citekey}: {', '.join(t.name for t in ref.tags) or '(no tags)'}\n")
     return EXIT_OK
@@ -250,10 +188,10 @@ def cmd_tag(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     from exoref.services.papers import PaperService
 
-    with _open(args) as library:
+    with open_library(args) as library:
         stats = PaperService(library).stats()
     if args.json:
-        _print_json(stats.to_json(), out)
+        print_json(stats.to_json(), out)
         return EXIT_OK
     out.write(
         f"{stats.papers} papers, {stats.files} files ({stats.bytes / 1e6:.1f} MB), "
@@ -267,10 +205,10 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from exoref.services.check import CheckService
 
-    with _open(args) as library:
+    with open_library(args) as library:
         report = CheckService(library).check(repair=args.repair)
     if args.json:
-        _print_json(report.to_json(), out)
+        print_json(report.to_json(), out)
     else:
         for line in report.repaired:
             out.write(f"repaired: {line}\n")
@@ -285,7 +223,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     from exoref.services.bibliography import BibliographyService
 
     fmt = "biblatex" if args.biblatex else args.format
-    with _open(args) as library:
+    with open_library(args) as library:
         service = BibliographyService(library)
         options: dict[str, Any] = {
             "fmt": fmt,
@@ -317,12 +255,12 @@ def cmd_rekey(args: argparse.Namespace, out: TextIO) -> int:
 
     if not args.papers and not args.all:
         raise UsageError("exoref rekey needs paper ids or citation keys, or --all.")
-    with _open(args) as library:
+    with open_library(args) as library:
         if args.pattern:
             library.set_setting("citekey_pattern", args.pattern)
         changed = BibliographyService(library).rekey(args.papers or None, args.pattern)
     if args.json:
-        _print_json([{"old": old, "new": new} for old, new in changed], out)
+        print_json([{"old": old, "new": new} for old, new in changed], out)
     else:
         for old, new in changed:
             out.write(f"{old} -> {new}\n")
@@ -338,34 +276,9 @@ def cmd_gui(args: argparse.Namespace, out: TextIO) -> int:
     return int(run(args.library, screenshot=args.screenshot, verbose=args.verbose))
 
 
-# -- parser ------------------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse's own usage errors exit with status 2
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument(
-        "--library", metavar="DIR", default=argparse.SUPPRESS,
-        help=f"library folder (default: ${ENV_LIBRARY} or the user data folder)",
-    )
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="machine-readable output")
-
-    parser = _Parser(prog="exoref", description=__doc__.splitlines()[0], parents=[common])
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-
-    def command(name: str, func: Callable[[argparse.Namespace, TextIO], int], help: str) -> Any:
-        p = sub.add_parser(name, parents=[common], help=help, description=help)
-        p.set_defaults(func=func)
-        return p
-
+def register(command: Register) -> None:
     p = command("import", cmd_import,
                 "import PDFs, folders (recursively), .bib, .ris and CSL-JSON files")
     p.add_argument("paths", nargs="+", metavar="PATH")
@@ -421,37 +334,3 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("check", cmd_check, "verify database, files and search index")
     p.add_argument("--repair", action="store_true",
                    help="remove unreferenced files and fix the search index")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.library = getattr(args, "library", None)
-    args.json = getattr(args, "json", False)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(name)s: %(message)s",
-    )
-    func = getattr(args, "func", cmd_overview)
-    try:
-        return int(func(args, out))
-    except UsageError as exc:
-        parser.print_usage(sys.stderr)
-        sys.stderr.write(f"exoref: error: {exc}\n")
-        return EXIT_USAGE
-    except ExorefError as exc:
-        sys.stderr.write(f"exoref: error: {exc}\n")
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        sys.stderr.write("exoref: interrupted\n")
-        return 130
-    except BrokenPipeError:
-        # `exoref list | head`: the reader went away; that is not an error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
