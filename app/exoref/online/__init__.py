@@ -1,0 +1,1 @@
+"""Online lookups: Crossref, doi.org, PubMed E-utilities, the PMC id converter."""
