@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
+import time
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import text
 
 from exoref.domain.models import Tag, TagKind
 from exoref.errors import NotFoundError, UsageError
 from exoref.formats.bibtex import parse_bibtex
+from exoref.services import bibliography
 from exoref.services.bibliography import BibliographyService
 from exoref.services.papers import PaperService
+from exoref.services.search import SearchService
+from exoref.storage import repository, search_index
+from exoref.storage.bulk import BulkWriter
 from tests.conftest import make_ref
 from tests.fixtures import pdfgen
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from exoref.services.importer import ImportResult
     from exoref.services.library import Library
 
 BIB = r"""@string{sctr = {Stem Cell Research \& Therapy}}
@@ -189,3 +199,256 @@ def test_export_streams_to_a_file(filled: Library, tmp_path: Path) -> None:
     assert count == 3
     assert [e.key for e in parse_bibtex(target.read_text(encoding="utf-8")).entries] == [
         "alpha2019", "mid2018", "zeta2020"]
+
+
+# == large imports: batched transactions, a separate reading process ==========================
+
+#: Lines per generated entry (see :func:`_entry`).
+_ENTRY_LINES = 10
+
+
+def _entry(key: str, tag: str, i: int, *, family: str = "", keyword: str = "") -> str:
+    family = family or f"Family{i % 37}"
+    keyword = keyword or f"topic{i % 7}"
+    return (
+        f"@article{{{key},\n"
+        f"  title = {{Exosomes from {{MSC}} in knee repair, series zq{tag}{i:04d}}},\n"
+        f"  author = {{{family}, Given and Second, Author}},\n"
+        f"  journal = {{Stem Cell Research \\& Therapy}},\n"
+        f"  year = {{{2000 + i % 25}}},\n"
+        f"  doi = {{10.5555/{tag}.{i}}},\n"
+        f"  keywords = {{exosomes, {keyword}}},\n"
+        f"  abstract = {{Vesicles from mesenchymal stem cells reduced cartilage loss.}},\n"
+        "}\n"
+        "\n"
+    )
+
+
+def _bib(count: int, tag: str, *, broken_at: int | None = None,
+         special: dict[int, dict[str, str]] | None = None) -> tuple[str, int | None]:
+    """``count`` entries (keys ``{tag}key{i}``), with a malformed entry before entry
+    ``broken_at``; the text and the line the malformed entry starts on."""
+    parts: list[str] = []
+    line = 1
+    broken_line = None
+    for i in range(count):
+        if i == broken_at:
+            broken_line = line
+            parts.append("@article{broken title = {no key, no comma}}\n\n")
+            line += 2
+        parts.append(_entry(f"{tag}key{i}", tag, i, **(special or {}).get(i, {})))
+        line += _ENTRY_LINES
+    return "".join(parts), broken_line
+
+
+@pytest.fixture(params=["apart", "here"])
+def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Read the file in a separate process (as a large file is) or in this one."""
+    threshold = 0 if request.param == "apart" else 1 << 40
+    monkeypatch.setattr(bibliography, "READ_APART_BYTES", threshold)
+    return str(request.param)
+
+
+def _count(library: Library, sql: str) -> int:
+    with library.db.read() as session:
+        return int(session.execute(text(sql)).scalar() or 0)
+
+
+def test_large_bib_imports_every_entry_once(
+    library: Library, tmp_path: Path, reading: str
+) -> None:
+    content, broken_line = _bib(1000, "a", broken_at=500)
+    path = write(tmp_path, content)
+    seen: list[int] = []
+    results = BibliographyService(library).import_file(
+        path, progress=lambda result, done, _total: seen.append(done))
+    assert seen == list(range(1, 1002))  # every result reported, once stored
+
+    failed = [r for r in results if r.status == "failed"]
+    assert [(r.path, r.reason.split(":")[0]) for r in failed] == [
+        (f"refs.bib:{broken_line}", f"line {broken_line}")]
+    added = [r for r in results if r.status == "added"]
+    assert len(added) == 1000
+    assert [r.citekey for r in added] == [f"akey{i}" for i in range(1000)]
+    assert _count(library, "SELECT count(*) FROM papers") == 1000
+    assert _count(library, "SELECT count(DISTINCT doi) FROM papers") == 1000
+    assert _count(library, "SELECT count(*) FROM paper_authors") == 2000
+    assert _count(library, "SELECT count(*) FROM paper_tags") == 2000
+    assert _count(library, "SELECT count(*) FROM tags") == 8  # exosomes, topic0..6
+
+    paper = PaperService(library).get("akey123")
+    assert paper.doi == "10.5555/a.123"
+    assert [a.family for a in paper.authors] == ["Family12", "Second"]
+    assert {t.name for t in paper.tags} == {"exosomes", "topic4"}
+    with library.db.read() as session:
+        meta, _body = search_index.indexed_ids(session)
+    assert meta == {r.id for r in added}
+    search = SearchService(library)
+    for i in (0, 499, 500, 999):
+        hits = search.search(f"zqa{i:04d}")
+        assert [h.reference.citekey for h in hits] == [f"akey{i}"]
+
+
+def test_rerun_adds_nothing(library: Library, tmp_path: Path, reading: str) -> None:
+    content, _ = _bib(600, "b", broken_at=300)
+    path = write(tmp_path, content)
+    service = BibliographyService(library)
+    first = service.import_file(path)
+    assert sum(r.status == "added" for r in first) == 600
+    again = service.import_file(path)
+    assert [r.status for r in again].count("duplicate") == 600
+    assert [r.status for r in again].count("failed") == 1  # the malformed entry, again
+    assert all("already in the library as paper" in r.reason and "same DOI" in r.reason
+               for r in again if r.status == "duplicate")
+    by_path = {r.path: r.id for r in first}
+    assert all(by_path[r.path] == r.id for r in again if r.status == "duplicate")
+    assert _count(library, "SELECT count(*) FROM papers") == 600
+    assert _count(library, "SELECT count(*) FROM search_meta") == 600
+
+
+def test_a_failing_entry_leaves_nothing_and_the_others_go_on(
+    library: Library, tmp_path: Path
+) -> None:
+    # A trigger stands for any failure inside one entry's writes: it fires on the entry's
+    # tag link, after its paper, authors and a new tag were written.
+    with sqlite3.connect(library.paths.database) as conn:
+        conn.execute(
+            "CREATE TRIGGER poison BEFORE INSERT ON paper_tags "
+            "WHEN (SELECT name FROM tags WHERE id = NEW.tag_id) = 'poison-only' "
+            "BEGIN SELECT RAISE(ABORT, 'poisoned entry'); END"
+        )
+    special = {
+        100: {"keyword": "poison-only", "family": "Poisoned"},
+        101: {"keyword": "after-poison"},
+        # the rolled-back tag's id is free again: a stale cache would give this entry the
+        # id of 'after-poison' and let it through under the wrong tag
+        102: {"keyword": "poison-only"},
+    }
+    content, _ = _bib(300, "c", special=special)
+    results = BibliographyService(library).import_file(write(tmp_path, content))
+    statuses = [r.status for r in results]
+    assert statuses.count("added") == 298
+    assert [i for i, s in enumerate(statuses) if s == "failed"] == [100, 102]
+    assert "poisoned entry" in results[100].reason
+    assert results[100].reason.startswith(f"line {100 * _ENTRY_LINES + 1}: ")
+    assert _count(library, "SELECT count(*) FROM papers") == 298
+    assert _count(library, "SELECT count(*) FROM papers WHERE doi = '10.5555/c.100'") == 0
+    assert _count(library, "SELECT count(*) FROM paper_authors WHERE family = 'Poisoned'") == 0
+    assert _count(library, "SELECT count(*) FROM tags WHERE name = 'poison-only'") == 0
+    assert _count(library, "SELECT count(*) FROM search_meta") == 298
+    after = PaperService(library).get("ckey101")
+    assert {t.name for t in after.tags} == {"exosomes", "after-poison"}
+
+
+def test_bulk_rows_equal_the_single_paper_path(library: Library) -> None:
+    """The batched writer stores exactly what ``repository.insert_reference`` stores."""
+    ref = make_ref("Exosomes in knee osteoarthritis: a β-test", "Jan van der Berg",
+                   "Jürgen Müller", year=2023, doi="10.1186/S13287-023-0001-X",
+                   keywords=["exosome", "knee"], extra={"month": "3"},
+                   latex={"title": "{MSC}"}, tags=[Tag("knee", TagKind.INDICATION)])
+    with library.db.write() as session:
+        single, _ = repository.insert_reference(session, ref, pattern="[auth][year]")
+    with BulkWriter(library.db).transaction() as tx, tx.entry():
+        batched, key = tx.insert(ref, pattern="[auth][year]")
+    assert key == "berg2023a"  # the key the single path took is seen
+
+    def rows(paper_id: int) -> list[tuple[object, ...]]:
+        with sqlite3.connect(library.paths.database) as conn:
+            papers = conn.execute(
+                "SELECT * FROM papers WHERE id = ?", (paper_id,)).fetchall()
+            cols = [d[0] for d in conn.execute("SELECT * FROM papers LIMIT 0").description]
+            paper = {c: (v, type(v)) for c, v in zip(cols, papers[0], strict=True)
+                     if c not in ("id", "citekey", "added", "modified")}
+            return [
+                tuple(sorted(paper.items())),
+                *conn.execute("SELECT position, family, given FROM paper_authors "
+                              "WHERE paper_id = ? ORDER BY position", (paper_id,)),
+                *conn.execute("SELECT tag_id, source, score, evidence FROM paper_tags "
+                              "WHERE paper_id = ? ORDER BY tag_id", (paper_id,)),
+                *conn.execute("SELECT title, authors, abstract, keywords, tags, journal, "
+                              "facets FROM search_meta WHERE rowid = ?", (paper_id,)),
+            ]
+
+    assert rows(batched) == rows(single)
+    stamps = _count(library, "SELECT count(*) FROM papers WHERE typeof(added) = 'text' "
+                             "AND added LIKE '____-__-__ __:__:__.______'")
+    assert stamps == 2
+
+
+def test_cancelling_stops_after_a_commit(library: Library, tmp_path: Path, reading: str) -> None:
+    content, _ = _bib(1200, "d")
+    path = write(tmp_path, content)
+    results = BibliographyService(library).import_file(path, cancelled=lambda: True)
+    assert 0 < len(results) < 1200
+    assert all(r.status == "added" for r in results)
+    assert _count(library, "SELECT count(*) FROM papers") == len(results)
+    rest = BibliographyService(library).import_file(path)
+    assert [r.status for r in rest].count("duplicate") == len(results)
+    assert _count(library, "SELECT count(*) FROM papers") == 1200
+
+
+#: The other process of the test below: the import `exoref import` runs for a .bib file,
+#: without the command's other steps (automatic tagging of the new papers takes longer than
+#: the import and is not what the test is about).
+_OTHER_IMPORT = """
+import sys
+from collections import Counter
+from pathlib import Path
+from exoref.services.bibliography import BibliographyService
+from exoref.services.library import Library
+with Library.open(Path(sys.argv[1])) as library:
+    results = BibliographyService(library).import_file(sys.argv[2])
+print(dict(Counter(r.status for r in results)))
+"""
+
+
+def test_two_processes_import_into_one_library(library: Library, tmp_path: Path) -> None:
+    """Another process imports into the same library meanwhile; both finish, every entry is
+    stored once, and keys both files use get suffixes instead of clashing."""
+    theirs, _ = _bib(3000, "t")
+    ours, _ = _bib(800, "o")
+    # the same keys in both files: whoever stores second gets a suffix
+    theirs = theirs.replace("tkey", "samekey")
+    ours = ours.replace("okey", "samekey")
+    their_path = write(tmp_path, theirs, "theirs.bib")
+    our_path = write(tmp_path, ours, "ours.bib")
+    other = subprocess.Popen(
+        [sys.executable, "-c", _OTHER_IMPORT, str(library.paths.root), str(their_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _count(library, "SELECT count(*) FROM papers") == 0:
+            assert other.poll() is None, other.communicate()
+            assert time.monotonic() < deadline, "the other import did not start"
+            time.sleep(0.02)
+        theirs_then = [_count(library, "SELECT count(*) FROM papers")]
+
+        def wait_for_theirs(_result: ImportResult, done: int, _total: int) -> None:
+            # after our first commit, let one of theirs come in between
+            if done == 1:
+                while _count(library, "SELECT count(*) FROM papers "
+                                      "WHERE doi LIKE '10.5555/t.%'") <= theirs_then[0]:
+                    assert other.poll() is None, "the other import ended too soon"
+                    time.sleep(0.01)
+
+        results = BibliographyService(library).import_file(our_path, progress=wait_for_theirs)
+        out, err = other.communicate(timeout=120)
+    finally:
+        if other.poll() is None:
+            other.kill()
+    assert other.returncode == 0, err
+    assert out.strip() == "{'added': 3000}"
+    assert [r.status for r in results].count("added") == 800
+    assert _count(library, "SELECT count(*) FROM papers") == 3800
+    assert _count(library, "SELECT count(DISTINCT citekey) FROM papers") == 3800
+    assert _count(library, "SELECT count(DISTINCT doi) FROM papers") == 3800
+    assert _count(library, "SELECT count(*) FROM search_meta") == 3800
+    suffixed = _count(library, "SELECT count(*) FROM papers WHERE citekey GLOB 'samekey*[a-z]'")
+    assert suffixed == 800  # each shared key is stored once plain, once with a suffix
+    # the two imports' commits interleave
+    ours_ids = [r.id or 0 for r in results]
+    with library.db.read() as session:
+        their_ids = [int(i) for i in session.execute(
+            text("SELECT id FROM papers WHERE doi LIKE '10.5555/t.%'")).scalars()]
+    assert min(their_ids) < min(ours_ids) < max(their_ids)

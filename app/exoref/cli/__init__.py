@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from exoref import __version__
-from exoref.cli import library
+from exoref.cli import library, online, safety, tagging
 from exoref.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFn
 from exoref.errors import ExorefError, UsageError
 from exoref.paths import ENV_LIBRARY
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "main"]
 
 #: The modules whose commands ``exoref`` offers, in the order ``--help`` lists them.
-COMMAND_MODULES = (library,)
+COMMAND_MODULES = (library, tagging, online, safety)
 
 
 # -- parser ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
@@ -77,8 +78,16 @@ class Progress:
 
 
 def open_library(args: argparse.Namespace, *, create: bool = False) -> Any:
+    """Open the library; the daily backup is taken here when one is due (cheap otherwise)."""
+    from exoref.errors import ExorefError
+    from exoref.services.backup import BackupService
     from exoref.services.library import Library
 
-    return Library.open(resolve_library_dir(args.library), create=create)
+    library = Library.open(resolve_library_dir(args.library), create=create)
+    try:
+        BackupService(library).automatic_daily()
+    except ExorefError as exc:  # a backup problem must not stop the command
+        sys.stderr.write(f"exoref: warning: no daily backup: {exc}\n")
+    return library
 
 

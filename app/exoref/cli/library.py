@@ -20,7 +20,6 @@ from exoref.cli.common import (
     short,
     terminal_width,
 )
-from exoref.domain.models import Tag, TagKind
 from exoref.errors import ExorefError, UsageError
 from exoref.paths import ENV_LIBRARY, resolve_library_dir
 
@@ -49,6 +48,14 @@ def cmd_overview(args: argparse.Namespace, out: TextIO) -> int:
         "  exoref list [--tag T]         list papers\n"
         "  exoref show ID|CITEKEY        one paper in full\n"
         "  exoref tag add|remove ID TAG  tag papers\n"
+        "  exoref tag suggest ID         suggested tags with their evidence\n"
+        "  exoref tag auto ID...|--all   apply suggestions above the threshold\n"
+        "  exoref vocab list             the indication / MSC source / study type vocabulary\n"
+        "  exoref lookup ID|--missing    complete records online (Crossref, PubMed)\n"
+        "  exoref duplicates [--merge]   find and merge duplicates (--undo)\n"
+        "  exoref watch DIR...           import PDFs that appear in folders\n"
+        "  exoref backup | restore B     back up the database, restore a backup\n"
+        "  exoref export-library DEST    BibTeX plus the PDFs, for another tool\n"
         "  exoref stats                  counts\n"
         "  exoref check [--repair]       verify the library\n"
         "  exoref export [-o FILE]       BibTeX (--biblatex, --format ris|csljson)\n"
@@ -155,33 +162,6 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"  {'file':<11} {root / att.path}{pages}\n")
     if ref.abstract:
         out.write(f"\n{ref.abstract}\n")
-    return EXIT_OK
-
-
-def cmd_tag(args: argparse.Namespace, out: TextIO) -> int:
-    from exoref.services.papers import PaperService, TagCount
-
-    with open_library(args) as library:
-        service = PaperService(library)
-        if args.action == "list":
-            counts: list[TagCount] = service.tags()
-            if args.json:
-                print_json([c.to_json() for c in counts], out)
-            else:
-                for c in counts:
-                    out.write(f"{c.count:>6}  {c.kind.value:<11} {c.name}\n")
-            return EXIT_OK
-        if not args.ident or not args.tags:
-            raise UsageError(f"exoref tag {args.action} needs a paper and at least one tag.")
-        kind = TagKind(args.kind)
-        if args.action == "add":
-            ref = service.update_tags(args.ident, add=[Tag(t, kind) for t in args.tags])
-        else:
-            ref = service.update_tags(args.ident, remove=args.tags)
-    if args.json:
-        print_json(ref.to_json(), out)
-    else:
-        out.write(f"{ref.citekey}: {', '.join(t.name for t in ref.tags) or '(no tags)'}\n")
     return EXIT_OK
 
 
@@ -300,12 +280,6 @@ def register(command: Register) -> None:
 
     p = command("show", cmd_show, "show one paper")
     p.add_argument("ident", metavar="ID|CITEKEY")
-
-    p = command("tag", cmd_tag, "add or remove tags, or list them")
-    p.add_argument("action", choices=["add", "remove", "list"])
-    p.add_argument("ident", nargs="?", metavar="ID|CITEKEY")
-    p.add_argument("tags", nargs="*", metavar="TAG")
-    p.add_argument("--kind", default="free", choices=[k.value for k in TagKind])
 
     command("stats", cmd_stats, "counts of papers, files and tags")
 

@@ -285,6 +285,22 @@ def _matching_brace(raw: str, start: int) -> int:
     return len(raw)
 
 
+#: Deeper nesting is refused: no real entry comes near it, and the LaTeX decoder recurses
+#: once per level (10,000 levels raised RecursionError and lost the whole file).
+MAX_BRACE_DEPTH = 200
+
+
+def _brace_depth(text: str) -> int:
+    depth = deepest = 0
+    for m in _BRACE.finditer(text):
+        if m.group() == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
 def _closing_quote(raw: str, start: int) -> int:
     depth = 0
     for pos in range(start + 1, len(raw)):
@@ -524,6 +540,10 @@ class _Reader:
         self.deferred = []
 
     def _entry(self, raw: _RawEntry, fields: dict[str, str]) -> ParsedEntry | Problem:
+        for name, value in fields.items():
+            if "{" in value and _brace_depth(value) > MAX_BRACE_DEPTH:
+                return Problem(raw.line, f"entry {raw.key!r}: braces nested more than "
+                                         f"{MAX_BRACE_DEPTH} levels deep in its {name} field")
         ref, files, warnings = fields_to_reference(raw.entry_type, raw.key, fields,
                                                    self.base_dir)
         if not raw.key:
@@ -1182,14 +1202,20 @@ _WRITE_ORDER: tuple[str, ...] = tuple(dict.fromkeys(
     for n in ((name, _BIBLATEX_NAMES[name]) if name in _BIBLATEX_NAMES else (name,))
 ))
 _SAFE_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_:.+\-]*$")
-_BAD_KEY_CHARS = re.compile(r"[\s{}(),\"#%'~\\=]")
-#: LaTeX that a faithful re-export never writes back, whatever the file said.
+_BAD_KEY_CHARS = re.compile(r"[\s{}(),\"#%'~\\=^\x00-\x1f\x7f]")
+#: LaTeX that a faithful re-export never writes back, whatever the file said.  ``^^`` is TeX's
+#: notation for any character (``^^5c`` is a backslash): it can spell every command below.
 _DANGEROUS = re.compile(
-    r"\\(?:input|include|includeonly|write|immediate|openout|openin|read|def|edef|gdef|xdef|"
-    r"let|catcode|csname|expandafter|newcommand|renewcommand|providecommand|usepackage|"
-    r"RequirePackage|special|directlua|luaexec|ShellEscape|endinput|makeatletter|newwrite|"
-    r"newread|output|everypar|jobname|documentclass|begin\s*\{\s*document)(?![A-Za-z])"
+    r"\^\^|\\(?:input|include|includeonly|write|immediate|openout|openin|read|def|edef|gdef|"
+    r"xdef|let|catcode|csname|expandafter|newcommand|renewcommand|providecommand|usepackage|"
+    r"RequirePackage|special|directlua|luaexec|latelua|ShellEscape|endinput|makeatletter|"
+    r"newwrite|newread|output|everypar|jobname|documentclass|scantokens|scantextokens|"
+    r"primitive|pdfprimitive|pdffiledump|filedump|begin\s*\{\s*document)(?![A-Za-z])"
 )
+#: Control characters are "invalid characters" to TeX (form feed and vertical tab become
+#: spaces, as the reader reads them).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_START_AT = re.compile(r"([\r\n][ \t]*)@")
 _RANGE_SPLIT = re.compile(r"\s*(?:-{1,3}|[‐‑‒–—])\s*")
 #: Fields an export never copies from ``extra`` (written from the reference or meaningless).
 _NOT_FROM_EXTRA = frozenset({"month", "day", "year", "date", "crossref", "xdata", "file", "pdf",
@@ -1236,6 +1262,13 @@ def _entry_type(ref: Reference, biblatex: bool) -> tuple[str, str | None]:
         return (etype if etype in _BIBLATEX_TYPES else "misc"), None
     etype = _TO_BIBTEX_TYPE.get(etype, etype)
     return (etype if etype in _BIBTEX_TYPES else "misc"), None
+
+
+def _tex_safe(value: str) -> str:
+    """A written value without control characters or TeX's ``^^`` character notation (which
+    only verbatim fields can still hold here: ``^`` becomes ``%5E`` as in a URL)."""
+    value = _CONTROL_CHARS.sub(lambda m: " " if m.group() in "\x0b\x0c" else "", value)
+    return value.replace("^", "%5E") if "^^" in value else value
 
 
 def _safe_key(key: str) -> str:
@@ -1338,6 +1371,12 @@ def entry_fields(
     elif etype in ("phdthesis", "mastersthesis") and "school" not in out \
             and "institution" in out:
         out["school"] = out.pop("institution")
+    for name, value in out.items():
+        if "^" in value or _CONTROL_CHARS.search(value):
+            value = out[name] = _tex_safe(value)
+        if "@" in value and _LINE_START_AT.search(value):
+            # a line starting with "@" would be read as the start of a new entry
+            out[name] = _LINE_START_AT.sub(r"\1{@}", value)
     pairs = [(name, out[name]) for name in _WRITE_ORDER if name in out]
     if len(pairs) < len(out):
         known = set(_WRITE_ORDER)

@@ -283,8 +283,8 @@ def csl_to_reference(item: dict[str, Any]) -> Reference:
         if known or tex:
             if known.get("arxiv"):
                 ref.arxiv = normalize_arxiv_id(known["arxiv"]) or known["arxiv"]
-            if known.get("pmid") and not ref.pmid:
-                ref.pmid = normalize_pmid(known["pmid"]) or known["pmid"]
+            if known.get("pmid") and not ref.pmid and normalize_pmid(known["pmid"]):
+                ref.pmid = normalize_pmid(known["pmid"]) or ""
             if known.get("pmcid") and not ref.pmcid:
                 ref.pmcid = normalize_pmcid(known["pmcid"]) or known["pmcid"]
             if known.get("citation key"):

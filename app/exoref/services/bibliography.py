@@ -1,24 +1,55 @@
 """Bibliographies in and out: import ``.bib``/RIS/CSL-JSON/Better BibTeX JSON files, export
 BibTeX, BibLaTeX, RIS and CSL-JSON, and change citation keys on request.
 
-Import stores every entry in its own transaction (a broken entry never takes the others down),
-reports each entry as added, duplicate or failed with the line it starts on, keeps the citation
-key the file gives when the library does not use it yet, and copies in the PDFs that ``file``
-fields point at.  Citation keys change only through :meth:`BibliographyService.rekey`.
+Import reports each entry as added, duplicate or failed with the line it starts on, keeps the
+citation key the file gives when the library does not use it yet, and copies in the PDFs that
+``file`` fields point at.  Citation keys change only through :meth:`BibliographyService.rekey`.
+
+How an import is stored (``exoref import refs.bib`` of 10,000 entries takes seconds):
+
+* A file of :data:`READ_APART_BYTES` or more is read in a separate process (a fork of the
+  fork server, as PDF workers are), which sends the entries in chunks while this process
+  stores the previous ones: reading and storing overlap on two cores.  A smaller file, or one
+  whose reading process cannot start, is read here, :data:`IMPORT_BATCH` entries at a time,
+  never while a write transaction is open.
+* Entries without files are stored by :class:`~exoref.storage.bulk.BulkWriter`: each entry
+  in its own savepoint (all of it or nothing of it; a failing entry is reported and the
+  others go on), many entries per transaction: a commit after :data:`COMMIT_ENTRIES` entries
+  or :data:`COMMIT_SECONDS` seconds, whichever comes first, and at the end of each chunk
+  read.  A crash loses at most the uncommitted entries, never part of one; rerunning the
+  import stores them and reports the others as already in the library.  Results (and the
+  progress callback) are given only once their transaction has committed, so "added" always
+  means stored.  When a transaction is lost as a whole (a full disk, a library locked by
+  another process for longer than the busy timeout), its entries are reported as failed and
+  the rest of the file is not read: the file gets one more result that says so.
+* An entry whose ``file`` field names PDFs is stored in a transaction of its own, with the
+  managed copies made inside it and removed again if it does not commit (as a PDF import
+  does): a copy is never referenced by an uncommitted row of another entry.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
+import itertools
 import logging
+import multiprocessing as mp
+import operator
+import pickle
+import queue
 import re
+import sqlite3
+import threading
+import time
+import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 
 from exoref.domain.citekeys import make_citekey, unique_citekey
+from exoref.domain.models import Author, Reference, Tag, TagKind
 from exoref.errors import ExorefError, NotFoundError, UsageError
 from exoref.formats.bibtex import iter_bibtex_text
 from exoref.formats.common import ParsedEntry, Problem
@@ -31,30 +62,64 @@ from exoref.services.importer import DEFAULT_TIMEOUT, ImportResult, ProgressFn, 
 from exoref.services.search import SearchService
 from exoref.services.workers import WorkerPool
 from exoref.storage import files, repository
+from exoref.storage.bulk import BulkTransaction, BulkWriter, TransactionLostError
 from exoref.storage.database import now, translate_error
 from exoref.storage.orm import AttachmentRow, Paper, PaperTag, TagRow
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
+    from multiprocessing.connection import Connection
     from typing import TextIO
 
     from sqlalchemy.orm import Session
 
-    from exoref.domain.models import Reference
     from exoref.services.library import Library
 
 log = logging.getLogger("exoref.import")
 
 ExportFormat = Literal["bibtex", "biblatex", "ris", "csljson"]
 EXPORT_FORMATS: tuple[str, ...] = ("bibtex", "biblatex", "ris", "csljson")
-#: Entries read before their attachments are examined and they are stored.
+#: Entries read at a time when the file is read in this process; their attachments are
+#: examined together before they are stored.
 IMPORT_BATCH = 500
+#: Entries stored in one transaction at most, and seconds one stays open at most: what an
+#: interrupted import can lose (a rerun stores it), and how long other writers may wait.
+COMMIT_ENTRIES = 500
+COMMIT_SECONDS = 0.5
+#: Files this large or larger are read in a separate process while entries are stored.
+READ_APART_BYTES = 1_000_000
+#: Entries the reading process sends at a time, and chunks it may read ahead of the writer.
+APART_CHUNK = 500
+APART_AHEAD = 8
 #: Papers read from the database at a time when exporting.
 EXPORT_BATCH = 1000
 
 #: Characters a citation key cannot hold in BibTeX or biber.
 _BAD_KEY_CHARS = re.compile(r"[\s{}(),\"#%'~\\=]")
 _KEY_SUFFIX = re.compile(r"^(?:[a-z]{1,2}|-\d+)$")
+
+Item = ParsedEntry | Problem
+
+
+class _ReadError(Exception):
+    """The file (or the rest of it) cannot be read; the message says why."""
+
+
+class _StoppedError(Exception):
+    """A transaction was lost as a whole: the rest of the file is not imported."""
+
+
+@dataclasses.dataclass(slots=True)
+class _Job:
+    """One file being imported."""
+
+    file_name: str
+    where_word: str
+    pattern: str
+    writer: BulkWriter
+    report: Callable[[int, ImportResult], None]
+    cancelled: Callable[[], bool]
+
 
 class BibliographyService:
     def __init__(
@@ -71,54 +136,203 @@ class BibliographyService:
     # == import ==================================================================================
 
     def import_file(
-        self, path: Path | str, *, progress: ProgressFn | None = None
+        self,
+        path: Path | str,
+        *,
+        progress: ProgressFn | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> list[ImportResult]:
         """Import every entry of a bibliography file; one result per entry (and per entry
         that could not be read), in the order of the file.
 
-        The file is read a few thousand entries at a time and each entry stored in its own
-        transaction, so a library of any size imports in bounded memory.  ``progress`` gets
-        each result with the count so far (the total is not known in advance: 0).
+        Memory stays bounded for a file of any size (see the module's docstring for how
+        entries are read and committed).  ``progress`` gets each result, once it is stored,
+        with the count so far (the total is not known in advance: 0).  ``cancelled`` is asked
+        after every transaction; when it says so, the import stops there: what was reported
+        is stored, the rest of the file is not read.
         """
         source = Path(path)
         results: list[tuple[int, ImportResult]] = []
+
+        def report(line: int, result: ImportResult) -> None:
+            results.append((line, result))
+            if progress is not None:
+                progress(result, len(results), 0)
+
         try:
-            stream = iter_bibliography(source)
-            where_word = "item" if stream.format in ("csljson", "bbtjson") else "line"
-            pattern = self.library.setting("citekey_pattern")
-            batch: list[ParsedEntry] = []
-
-            def report(line: int, result: ImportResult) -> None:
-                results.append((line, result))
-                if progress is not None:
-                    progress(result, len(results), 0)
-
-            def flush() -> None:
-                facts = self._examine_attachments(batch)
-                for entry in batch:
-                    report(entry.line, self._store(entry, source.name, where_word, pattern,
-                                                   facts))
-                batch.clear()
-
-            for item in stream.items:
-                if isinstance(item, Problem):
-                    report(item.line, ImportResult(
-                        f"{source.name}:{item.line}", "failed",
-                        reason=f"{where_word} {item.line}: {item.reason}",
-                    ))
-                    continue
-                batch.append(item)
-                if len(batch) >= IMPORT_BATCH:
-                    flush()
-            flush()
-        except ExorefError as exc:
+            with _open_reader(source) as reader:
+                job = _Job(
+                    file_name=source.name,
+                    where_word="item" if reader.format in ("csljson", "bbtjson") else "line",
+                    pattern=self.library.setting("citekey_pattern"),
+                    writer=BulkWriter(self.library.db),
+                    report=report,
+                    cancelled=cancelled or _never,
+                )
+                for chunk in reader.chunks():
+                    if not self._import_chunk(chunk, job):
+                        break
+        except _ReadError as exc:
             results.append((1 << 62, ImportResult(str(source), "failed", reason=str(exc))))
-        except (OSError, UnicodeError) as exc:
-            # the file went away or changed while it was read: what was stored stays
-            results.append((1 << 62, ImportResult(str(source), "failed",
-                                                  reason=f"cannot read the rest of it: {exc}")))
+        except _StoppedError as exc:
+            results.append((1 << 62, ImportResult(
+                str(source), "failed", reason=f"the rest of the file was not imported: {exc}")))
         results.sort(key=lambda pair: pair[0])
         return [result for _line, result in results]
+
+    def _import_chunk(self, chunk: list[Item], job: _Job) -> bool:
+        """Store the entries of one chunk read; whether to go on (not cancelled)."""
+        with_files = [item for item in chunk if isinstance(item, ParsedEntry) and item.files]
+        facts = self._examine_attachments(with_files) if with_files else {}
+        index = 0
+        while index < len(chunk):
+            item = chunk[index]
+            if isinstance(item, ParsedEntry) and item.files:
+                job.report(item.line, self._store_with_files(item, job, facts))
+                index += 1
+            else:
+                index = self._store_batch(chunk, index, job)
+            if job.cancelled():
+                return False
+        return True
+
+    def _store_batch(self, chunk: list[Item], start: int, job: _Job) -> int:
+        """Store the entries of ``chunk`` from ``start`` in one transaction, up to the next
+        entry with files or the commit limits; the index where it stopped."""
+        pending: list[tuple[int, ImportResult]] = []
+        index = start
+        try:
+            with job.writer.transaction() as tx:
+                deadline = time.monotonic() + COMMIT_SECONDS
+                stored = 0
+                while index < len(chunk):
+                    item = chunk[index]
+                    if isinstance(item, Problem):
+                        pending.append((item.line, _problem_result(item, job)))
+                    elif item.files:
+                        break
+                    else:
+                        pending.append((item.line, self._store_plain(tx, item, job)))
+                        stored += 1
+                    index += 1
+                    if stored >= COMMIT_ENTRIES or time.monotonic() >= deadline:
+                        break
+        except (TransactionLostError, ExorefError) as exc:
+            reason = self._lost_reason(exc)
+            lost = {r.id for _line, r in pending if r.status == "added"}
+            for line, result in pending:
+                if result.status == "added" or (result.status == "duplicate"
+                                                and result.id in lost):
+                    prefix = f"{job.where_word} {line}"
+                    result = ImportResult(result.path, "failed", title=result.title,
+                                          reason=f"{prefix}: not stored: {reason}")
+                job.report(line, result)
+            raise _StoppedError(reason) from exc
+        for line, result in pending:
+            job.report(line, result)
+        return index
+
+    def _lost_reason(self, exc: BaseException) -> str:
+        cause = exc.__cause__ if isinstance(exc, TransactionLostError) else exc
+        if isinstance(cause, ExorefError):
+            return str(cause)
+        translated = translate_error(cause, self.library.paths.root) if cause else None
+        return str(translated or cause or exc)
+
+    def _store_plain(self, tx: BulkTransaction, entry: ParsedEntry, job: _Job) -> ImportResult:
+        """One entry without files, inside the batch's transaction."""
+        ref = entry.reference
+        where = f"{job.file_name}:{entry.line}"
+        prefix = f"{job.where_word} {entry.line}"
+        notes = list(entry.warnings)
+        key = entry.key.strip()
+        clean_key = _BAD_KEY_CHARS.sub("_", key)
+        if clean_key != key:
+            notes.append(f"citation key {key!r} holds characters BibTeX cannot use")
+        try:
+            with tx.entry():
+                duplicate, owner = _find_duplicate(tx, ref, clean_key)
+                if duplicate is not None:
+                    paper_id, why = duplicate
+                    title, citekey = tx.paper_label(paper_id)
+                    reason = f"{prefix}: already in the library as paper {paper_id} ({why})"
+                    return ImportResult(where, "duplicate", id=paper_id,
+                                        reason="; ".join([reason, *notes]), title=title,
+                                        citekey=citekey)
+                ref.citekey = clean_key or None
+                paper_id, citekey = tx.insert(ref, pattern=job.pattern)
+        except (sqlite3.Error, ExorefError) as exc:
+            translated = translate_error(exc, self.library.paths.root)
+            return ImportResult(where, "failed", title=ref.title,
+                                reason=f"{prefix}: not stored: {translated or exc}")
+        self._key_notes(notes, key, clean_key, citekey, owner)
+        return ImportResult(where, "added", id=paper_id, title=ref.title, citekey=citekey,
+                            reason=_join(prefix, notes) if notes else "")
+
+    def _store_with_files(
+        self, entry: ParsedEntry, job: _Job, facts: dict[str, FileFacts | str]
+    ) -> ImportResult:
+        """One entry whose ``file`` field names PDFs: its own transaction, with its copies."""
+        ref = entry.reference
+        where = f"{job.file_name}:{entry.line}"
+        prefix = f"{job.where_word} {entry.line}"
+        notes = list(entry.warnings)
+        key = entry.key.strip()
+        clean_key = _BAD_KEY_CHARS.sub("_", key)
+        if clean_key != key:
+            notes.append(f"citation key {key!r} holds characters BibTeX cannot use")
+        copied: list[Path] = []
+        try:
+            with job.writer.transaction() as tx, tx.entry():
+                session = tx.session
+                duplicate, owner = _find_duplicate(tx, ref, clean_key)
+                if duplicate is not None:
+                    paper = session.get(Paper, duplicate[0])
+                    assert paper is not None
+                    attached = self._attach_all(session, paper, entry, facts, copied, notes)
+                    reason = (f"{prefix}: already in the library as paper {paper.id} "
+                              f"({duplicate[1]})")
+                    if attached:
+                        reason += f"; {attached} file(s) attached to it"
+                    result = ImportResult(where, "duplicate", id=paper.id,
+                                          reason="; ".join([reason, *notes]),
+                                          title=paper.title, citekey=paper.citekey)
+                else:
+                    ref.citekey = clean_key or None
+                    body: str | None = None
+                    for name in entry.files:
+                        fact = facts.get(name)
+                        if isinstance(fact, FileFacts) and fact.extraction is not None \
+                                and fact.extraction.text:
+                            body = fact.extraction.text
+                            break
+                    paper_id, citekey = tx.insert(ref, pattern=job.pattern, body=body)
+                    self._key_notes(notes, key, clean_key, citekey, owner)
+                    paper = session.get(Paper, paper_id)
+                    assert paper is not None
+                    self._attach_all(session, paper, entry, facts, copied, notes)
+                    result = ImportResult(where, "added", id=paper_id, title=ref.title,
+                                          citekey=citekey,
+                                          reason=_join(prefix, notes) if notes else "")
+                session.flush()
+            copied = []  # committed: the copies belong to the library now
+            return result
+        except TransactionLostError as exc:
+            return ImportResult(where, "failed", title=ref.title,
+                                reason=f"{prefix}: {self._lost_reason(exc)}")
+        except ExorefError as exc:
+            return ImportResult(where, "failed", reason=f"{prefix}: {exc}", title=ref.title)
+        except OSError as exc:
+            translated = translate_error(exc, self.library.paths.root)
+            reason = str(translated) if translated else f"cannot copy a file: {exc.strerror or exc}"
+            return ImportResult(where, "failed", reason=f"{prefix}: {reason}", title=ref.title)
+        except sqlite3.Error as exc:
+            return ImportResult(where, "failed", title=ref.title,
+                                reason=f"{prefix}: not stored: {exc}")
+        finally:
+            for path in copied:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
     def _examine_attachments(self, entries: Sequence[ParsedEntry]) -> dict[str, FileFacts | str]:
         """Hash and read the PDFs the entries name, in worker processes (as PDF import does)."""
@@ -146,88 +360,13 @@ class BibliographyService:
                     out[item] = outcome.error or "unreadable"
         return out
 
-    def _store(
-        self,
-        entry: ParsedEntry,
-        file_name: str,
-        where_word: str,
-        pattern: str,
-        facts: dict[str, FileFacts | str],
-    ) -> ImportResult:
-        ref = entry.reference
-        where = f"{file_name}:{entry.line}"
-        prefix = f"{where_word} {entry.line}"
-        notes = list(entry.warnings)
-        copied: list[Path] = []
-        try:
-            with self.library.db.write() as session:
-                duplicate = repository.find_duplicate(session, ref)
-                key = entry.key.strip()
-                clean_key = _BAD_KEY_CHARS.sub("_", key)
-                if clean_key != key:
-                    notes.append(f"citation key {key!r} holds characters BibTeX cannot use")
-                same_key = _paper_with_key(session, clean_key) if clean_key else None
-                if duplicate is None and same_key is not None and \
-                        repository.title_key(same_key.title) == repository.title_key(ref.title) \
-                        and (same_key.year == ref.year or ref.year is None):
-                    duplicate = (same_key, f"same citation key {clean_key!r} and title")
-                if duplicate is not None:
-                    paper, why = duplicate
-                    attached = self._attach_all(session, paper, entry, facts, copied, notes)
-                    reason = f"{prefix}: already in the library as paper {paper.id} ({why})"
-                    if attached:
-                        reason += f"; {attached} file(s) attached to it"
-                    return ImportResult(where, "duplicate", id=paper.id,
-                                        reason="; ".join([reason, *notes]), title=paper.title,
-                                        citekey=paper.citekey)
-                ref.citekey = clean_key or None
-                if not entry.files:
-                    # The common case, and the one a 10,000-entry .bib is made of: plain
-                    # inserts, no ORM objects.
-                    paper_id, citekey = repository.insert_reference(session, ref,
-                                                                    pattern=pattern)
-                    self._key_notes(notes, key, clean_key, citekey, same_key)
-                    result = ImportResult(where, "added", id=paper_id, title=ref.title,
-                                          citekey=citekey, reason=_join(prefix, notes)
-                                          if notes else "")
-                    return result
-                paper = repository.create_paper(session, ref, pattern=pattern)
-                self._key_notes(notes, key, clean_key, paper.citekey, same_key)
-                if ref.tags:
-                    repository.set_tags(session, paper, ref.tags, source="import")
-                    session.flush()
-                body: str | None = None
-                self._attach_all(session, paper, entry, facts, copied, notes)
-                for name in entry.files:
-                    fact = facts.get(name)
-                    if isinstance(fact, FileFacts) and fact.extraction is not None \
-                            and fact.extraction.text:
-                        body = fact.extraction.text
-                        break
-                repository.reindex(session, paper, body)
-                result = ImportResult(where, "added", id=paper.id, title=paper.title,
-                                      citekey=paper.citekey, reason=_join(prefix, notes)
-                                      if notes else "")
-            copied = []  # committed: the copies belong to the library now
-            return result
-        except ExorefError as exc:
-            return ImportResult(where, "failed", reason=f"{prefix}: {exc}", title=ref.title)
-        except OSError as exc:
-            translated = translate_error(exc, self.library.paths.root)
-            reason = str(translated) if translated else f"cannot copy a file: {exc.strerror or exc}"
-            return ImportResult(where, "failed", reason=f"{prefix}: {reason}", title=ref.title)
-        finally:
-            for path in copied:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-
     @staticmethod
     def _key_notes(
-        notes: list[str], key: str, clean_key: str, stored: str, same_key: Paper | None
+        notes: list[str], key: str, clean_key: str, stored: str, owner: int | None
     ) -> None:
         if clean_key and stored != clean_key:
-            owner = f" by paper {same_key.id}" if same_key is not None else ""
-            notes.append(f"citation key {clean_key!r} is already used{owner}; "
+            by = f" by paper {owner}" if owner is not None else ""
+            notes.append(f"citation key {clean_key!r} is already used{by}; "
                          f"stored as {stored!r}")
         elif key and clean_key != key:
             notes.append(f"stored as {stored!r}")
@@ -432,9 +571,261 @@ class BibliographyService:
         return changed
 
 
-def _paper_with_key(session: Session, key: str) -> Paper | None:
-    return session.scalars(select(Paper).where(Paper.citekey == key)).first()
+def _never() -> bool:
+    return False
+
+
+def _problem_result(problem: Problem, job: _Job) -> ImportResult:
+    return ImportResult(f"{job.file_name}:{problem.line}", "failed",
+                        reason=f"{job.where_word} {problem.line}: {problem.reason}")
+
+
+def _find_duplicate(
+    tx: BulkTransaction, ref: Reference, clean_key: str
+) -> tuple[tuple[int, str] | None, int | None]:
+    """The paper ``ref`` duplicates (same identifier, or same title, first author and year,
+    or the same citation key and title), and the paper holding ``clean_key`` if any."""
+    duplicate = tx.find_duplicate(ref)
+    same_key = tx.paper_with_key(clean_key) if clean_key else None
+    if same_key is None:
+        return duplicate, None
+    owner, title, year = same_key
+    if duplicate is None and repository.title_key(title) == repository.title_key(ref.title) \
+            and (year == ref.year or ref.year is None):
+        duplicate = (owner, f"same citation key {clean_key!r} and title")
+    return duplicate, owner
 
 
 def _join(prefix: str, notes: Sequence[str]) -> str:
     return prefix + (": " + "; ".join(notes) if notes else "")
+
+
+# == reading =====================================================================================
+
+
+class _Reader:
+    """The items of a bibliography file, in chunks; ``format`` is known from the start."""
+
+    format: str
+
+    def chunks(self) -> Iterator[list[Item]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _open_reader(source: Path) -> Iterator[_Reader]:
+    """A reader of ``source``: in a separate process for a large file, else here.  Raises
+    :class:`_ReadError` when the file cannot be read."""
+    reader: _Reader | None = None
+    try:
+        big = source.stat().st_size >= READ_APART_BYTES
+    except OSError:
+        big = False  # the local reader says what is wrong with it
+    if big:
+        try:
+            reader = _ApartReader(source)
+        except (OSError, ValueError, EOFError) as exc:
+            log.warning("cannot read %s in a separate process (%s); reading it here",
+                        source, exc)
+    if reader is None:
+        reader = _LocalReader(source)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+class _LocalReader(_Reader):
+    """Reads the file in this process, :data:`IMPORT_BATCH` entries at a time."""
+
+    def __init__(self, source: Path) -> None:
+        try:
+            stream = iter_bibliography(source)
+        except ExorefError as exc:
+            raise _ReadError(str(exc)) from exc
+        except (OSError, UnicodeError) as exc:
+            raise _ReadError(f"cannot read it: {exc}") from exc
+        self.format = stream.format
+        self._items = stream.items
+
+    def chunks(self) -> Iterator[list[Item]]:
+        while True:
+            try:
+                chunk = list(itertools.islice(self._items, IMPORT_BATCH))
+            except ExorefError as exc:
+                raise _ReadError(str(exc)) from exc
+            except (OSError, UnicodeError) as exc:
+                # the file went away or changed while it was read: what was stored stays
+                raise _ReadError(f"cannot read the rest of it: {exc}") from exc
+            if not chunk:
+                return
+            yield chunk
+
+
+class _ApartReader(_Reader):
+    """Reads the file in a child process (:func:`_read_apart`) that sends encoded chunks."""
+
+    def __init__(self, source: Path) -> None:
+        methods = mp.get_all_start_methods()
+        # the fork server, as for PDF workers: the child does not inherit this process's
+        # threads or database connections, and a fork of a warm server starts at once
+        ctx: Any = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if "forkserver" in methods:
+            ctx.set_forkserver_preload([__name__])
+        receive, send = ctx.Pipe(duplex=False)
+        self._conn: Connection = receive
+        self._process: Any = ctx.Process(target=_read_apart, args=(str(source), send),
+                                         daemon=True, name="exoref-read-bibliography")
+        try:
+            self._process.start()
+        finally:
+            send.close()
+        self._done = False
+        try:
+            kind, payload = self._receive()
+        except _ReadError:
+            self.close()
+            raise
+        if kind != "format":
+            self.close()
+            self._raise(kind, payload)
+        self.format = str(payload)
+
+    def chunks(self) -> Iterator[list[Item]]:
+        while True:
+            kind, payload = self._receive()
+            if kind == "items":
+                # authors and tags repeat: equal (frozen) objects are made once per chunk
+                people: dict[tuple[str, str], Author] = {}
+                labels: dict[tuple[str, str], Tag] = {}
+                yield [_decode(raw, people, labels) for raw in payload]
+            elif kind == "end":
+                self._done = True
+                return
+            else:
+                self._raise(kind, payload)
+
+    def _receive(self) -> tuple[str, Any]:
+        try:
+            data = self._conn.recv_bytes()
+        except (EOFError, OSError) as exc:
+            self._process.join(timeout=1)
+            raise _ReadError(
+                "the process reading it stopped unexpectedly (exit code "
+                f"{self._process.exitcode}); the entries reported so far are stored"
+            ) from exc
+        message: tuple[str, Any] = pickle.loads(data)
+        return message
+
+    @staticmethod
+    def _raise(kind: str, payload: Any) -> None:
+        if kind == "failed":
+            raise _ReadError(str(payload))
+        raise RuntimeError(f"reading the bibliography failed in the reading process:\n{payload}")
+
+    def close(self) -> None:
+        self._conn.close()
+        if not self._done or self._process.is_alive():
+            self._process.join(timeout=0.2 if self._done else 0)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
+def _read_apart(path: str, conn: Connection) -> None:
+    """The reading process: read the file, send its items encoded, a chunk at a time.
+
+    A thread sends while the main thread reads on, at most :data:`APART_AHEAD` chunks ahead
+    of the writer (memory stays bounded).  Messages: ``("format", name)`` first, then
+    ``("items", [...])`` and ``("end", None)``, or ``("failed", reason)`` when the file
+    cannot be read (on), or ``("crashed", traceback)`` for a bug.
+    """
+    ahead: queue.Queue[bytes | None] = queue.Queue(APART_AHEAD)
+    gone = threading.Event()
+
+    def send_all() -> None:
+        while (data := ahead.get()) is not None:
+            if gone.is_set():
+                continue  # the writer went away: drain, so that the reader never blocks
+            try:
+                conn.send_bytes(data)
+            except OSError:
+                gone.set()
+
+    sender = threading.Thread(target=send_all, name="send", daemon=True)
+    sender.start()
+
+    def send(kind: str, payload: object) -> None:
+        ahead.put(pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL))
+
+    try:
+        stream = iter_bibliography(Path(path))
+        send("format", stream.format)
+        chunk: list[object] = []
+        for item in stream.items:
+            chunk.append(_encode(item))
+            if len(chunk) >= APART_CHUNK:
+                send("items", chunk)
+                chunk = []
+                if gone.is_set():
+                    return
+        if chunk:
+            send("items", chunk)
+        send("end", None)
+    except ExorefError as exc:
+        send("failed", str(exc))
+    except (OSError, UnicodeError) as exc:
+        send("failed", f"cannot read the rest of it: {exc}")
+    except Exception:
+        send("crashed", traceback.format_exc())
+    finally:
+        ahead.put(None)
+        sender.join()
+        conn.close()
+
+
+# Entries cross the process boundary as plain tuples: pickling the dataclasses themselves
+# costs the reading process (the slower side) twice as much.
+_REF_FIELDS = tuple(f.name for f in dataclasses.fields(Reference))
+_REF_VALUES = operator.attrgetter(*_REF_FIELDS)
+_AUTHORS_AT = _REF_FIELDS.index("authors")
+_TAGS_AT = _REF_FIELDS.index("tags")
+_TAG_KINDS = {kind.value: kind for kind in TagKind}
+
+
+def _encode(item: Item) -> tuple[Any, ...]:
+    if isinstance(item, Problem):
+        return (item.line, item.reason)
+    ref = item.reference
+    values = list(_REF_VALUES(ref))
+    values[_AUTHORS_AT] = [(a.family, a.given) for a in ref.authors]
+    values[_TAGS_AT] = [(t.name, t.kind.value) for t in ref.tags]
+    return (values, item.key, item.line, item.files, item.warnings)
+
+
+def _decode(
+    raw: tuple[Any, ...],
+    people: dict[tuple[str, str], Author],
+    labels: dict[tuple[str, str], Tag],
+) -> Item:
+    if len(raw) == 2:
+        return Problem(raw[0], raw[1])
+    values, key, line, names, warnings = raw
+    authors = []
+    for pair in values[_AUTHORS_AT]:
+        person = people.get(pair)
+        if person is None:
+            person = people[pair] = Author(*pair)
+        authors.append(person)
+    tags = []
+    for pair in values[_TAGS_AT]:
+        label = labels.get(pair)
+        if label is None:
+            label = labels[pair] = Tag(pair[0], _TAG_KINDS[pair[1]])
+        tags.append(label)
+    values[_AUTHORS_AT] = authors
+    values[_TAGS_AT] = tags
+    return ParsedEntry(Reference(*values), key, line, names, warnings)

@@ -18,10 +18,10 @@ from exoref.errors import NotFoundError, UsageError
 from exoref.storage import repository, search_index
 from exoref.storage.database import now
 from exoref.storage.orm import Paper
+from exoref.storage.tagstore import record_user_change
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from pathlib import Path
 
     from sqlalchemy.orm import Session
 
@@ -62,6 +62,8 @@ class EditService:
             for name in changes:  # an edited field no longer holds its original LaTeX
                 ref.latex.pop(name, None)
             repository.apply_reference(row, ref)
+            # A person's value wins over any later lookup (services/lookup.py).
+            row.field_sources = {**(row.field_sources or {}), **dict.fromkeys(changes, "user")}
             row.modified = now()
             session.flush()
             repository.reindex(session, row)
@@ -77,6 +79,7 @@ class EditService:
             for pid in ids:
                 row = self._paper(session, pid)
                 before = {(link.tag.name_key, link.tag.kind) for link in row.tag_links}
+                before_ids = {link.tag_id for link in row.tag_links}
                 drop = [t for t in remove if (t.name.casefold(), t.kind.value) in before]
                 if drop:
                     row.tag_links = [
@@ -92,6 +95,8 @@ class EditService:
                 if drop or new:
                     row.modified = now()
                     session.flush()
+                    record_user_change(
+                        session, pid, before_ids, {link.tag_id for link in row.tag_links})
                     repository.reindex(session, row)
         return TagChange(added, removed)
 
@@ -103,19 +108,30 @@ class EditService:
         return self._set_trashed(ids, trashed=False)
 
     def empty_trash(self) -> int:
-        """Delete the papers in the trash for good, with their files; how many."""
-        files: list[Path] = []
+        """Delete the papers in the trash for good; how many.  A backup is taken first and
+        the papers' files are moved beside it, so restoring it brings everything back."""
+        from exoref.services.backup import BackupService
+
+        with self.library.db.read() as session:
+            if not session.scalar(select(Paper.id).where(Paper.trashed_at.is_not(None))):
+                return 0
+        backups = BackupService(self.library)
+        backup = backups.before_bulk("empty trash")
+        files: list[str] = []
         with self.library.db.write() as session:
             rows = list(session.scalars(select(Paper).where(Paper.trashed_at.is_not(None))))
             for row in rows:
-                files.extend(self.library.paths.attachment(a.path) for a in row.attachments)
+                files.extend(a.path for a in row.attachments)
                 search_index.remove(session, row.id)
                 session.delete(row)
         # Only after the commit: a crash before it keeps everything, after it leaves at most
         # unreferenced files that `exoref check --repair` removes.
-        for path in files:
-            with contextlib.suppress(OSError):
-                path.unlink()
+        for relative in files:
+            with contextlib.suppress(OSError, ValueError):
+                if backup is not None:
+                    backups.set_aside(backup, relative)
+                else:
+                    self.library.paths.attachment(relative).unlink()
         log.info("emptied the trash: %d papers, %d files", len(rows), len(files))
         return len(rows)
 

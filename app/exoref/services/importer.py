@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 
 from exoref.domain.models import Attachment
-from exoref.errors import ExorefError
+from exoref.errors import ExorefError, LibraryLockedError
 from exoref.formats.pdf import looks_like_pdf
 from exoref.formats.registry import detect_format
 from exoref.services.extraction import FileFacts, examine
@@ -162,16 +162,30 @@ class ImportService:
         )
         pattern = self.library.setting("citekey_pattern")
         failures: list[ImportResult] = []
+        done: set[str] = set()
+        locked: LibraryLockedError | None = None
         for item, outcome in pool.run(str(p) for p in plan.files):
+            done.add(item)
             if outcome.error is not None or outcome.value is None:
                 result = ImportResult(item, "failed", reason=outcome.error or "unknown error")
             else:
-                result = self._store(outcome.value, pattern)
+                try:
+                    result = self._store(outcome.value, pattern)
+                except LibraryLockedError as exc:
+                    locked = exc
+                    result = ImportResult(item, "failed", reason=str(exc))
             if result.status == "failed":
                 failures.append(result)
             report(result)
-            if cancelled is not None and cancelled():
+            if locked is not None or (cancelled is not None and cancelled()):
                 break
+        if locked is not None:
+            # Another process held the library for the whole busy timeout: every further
+            # write would wait as long again (minutes for a folder).  Stop and say so.
+            for path in plan.files:
+                if str(path) not in done:
+                    report(ImportResult(str(path), "failed", reason=f"not imported: {locked}"))
+            return results
         self._remember_failures(failures)
         if plan.bibliographies and not (cancelled is not None and cancelled()):
             # Imported here: the bibliography service builds on this module.
@@ -196,7 +210,21 @@ class ImportService:
                 total += len(results) - done_before - 1
                 if cancelled is not None and cancelled():
                     break
+        self._tag([r.id for r in results if r.status == "added" and r.id is not None])
         return results
+
+    def _tag(self, paper_ids: list[int]) -> None:
+        """Suggest tags for the papers just added (from their stored text): the ones above the
+        threshold are applied, the rest wait.  Tags can always be redone (`exoref tag auto`),
+        so a failure here is logged, never an import failure."""
+        if not paper_ids:
+            return
+        from exoref.services.tagging import TaggingService
+
+        try:
+            TaggingService(self.library).apply(paper_ids, processes=self.processes)
+        except ExorefError as exc:
+            log.warning("tagging the imported papers failed: %s", exc)
 
     def _remember_failures(self, failures: list[ImportResult]) -> None:
         """Keep the files that failed for "Needs attention" (until imported or dismissed)."""
@@ -226,6 +254,8 @@ class ImportService:
                 )
             copied.clear()  # committed: the files belong to the library now
             return result
+        except LibraryLockedError:
+            raise  # the whole import stops (see import_paths)
         except ExorefError as exc:
             return ImportResult(facts.path, "failed", reason=str(exc))
         except OSError as exc:
@@ -283,6 +313,8 @@ class ImportService:
         repository.insert_attachment(
             session, paper_id, self._attachment(copied[-1], facts, extraction)
         )
+        # Completed online later, never during the import (services/lookup.py).
+        session.execute(_QUEUE_LOOKUP, {"p": paper_id, "t": now()})
         return ImportResult(facts.path, "added", id=paper_id, title=ref.title, citekey=citekey)
 
     def _copy_in(self, source: Path, stem: str) -> Path:
@@ -297,6 +329,12 @@ class ImportService:
             page_count=extraction.page_count,
             has_text=extraction.has_text_layer,
         )
+
+
+_QUEUE_LOOKUP = text(
+    "INSERT OR IGNORE INTO lookup_queue (paper_id, state, attempts, next_attempt, last_error, "
+    "requested) VALUES (:p, 'waiting', 0, :t, '', :t)"
+)
 
 
 def _failure_key(path: str) -> str:

@@ -11,6 +11,7 @@ from exoref.domain.models import Reference, Tag, TagKind
 from exoref.errors import NotFoundError, UsageError
 from exoref.storage import repository
 from exoref.storage.orm import AttachmentRow, Paper, PaperTag, TagRow
+from exoref.storage.tagstore import record_user_change
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -127,8 +128,10 @@ class PaperService:
             row = repository.get_paper(session, ident)
             if row is None:
                 raise NotFoundError(f"No paper with id or citation key {ident!r}.")
+            before = {link.tag_id for link in row.tag_links}
             repository.set_tags(session, row, add, remove)
             session.flush()
+            record_user_change(session, row.id, before, {link.tag_id for link in row.tag_links})
             repository.reindex(session, row)
             return repository.to_reference(row)
 

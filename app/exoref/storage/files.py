@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 _CHUNK = 1024 * 1024
+#: Names Windows keeps for devices whatever the extension: a library copied or synced to
+#: Windows could not hold ``CON.pdf`` or ``nul.pdf``.
+WINDOWS_DEVICE_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", *(f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10))]
+)
 
 
 def sha256_of(path: Path) -> tuple[str, int]:
@@ -60,6 +65,10 @@ def copy_in(source: Path, files_dir: Path, stem: str, *, suffix: str = ".pdf") -
     files_dir.mkdir(parents=True, exist_ok=True)
     name = safe_filename(stem, suffix=suffix)
     base = name[: -len(suffix)]
+    head, dot, rest = base.partition(".")
+    if head.upper() in WINDOWS_DEVICE_NAMES:  # "CON.pdf" is the console on Windows
+        base = f"{head}_{dot}{rest}"
+        name = base + suffix
     for n in range(1, 10_000):
         candidate = files_dir / (name if n == 1 else f"{base}_{n}{suffix}")
         try:

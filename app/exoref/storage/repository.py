@@ -6,9 +6,10 @@ service; they never commit.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select, text
 
 from exoref.domain.citekeys import make_citekey, unique_citekey
 from exoref.domain.identifiers import normalize_doi, normalize_title_key
@@ -123,13 +124,20 @@ def _tag_order(tag: Tag) -> tuple[str, str]:
     return (tag.kind.value, tag.name.casefold())
 
 
+@functools.lru_cache(maxsize=256)
 def title_key(title: str) -> str:
+    # cached: an import asks for the same title twice (duplicate check, then the row)
     return normalize_title_key(title)[:300]
+
+
+@functools.lru_cache(maxsize=256)
+def _normal_doi(doi: str) -> str | None:
+    return normalize_doi(doi)
 
 
 def apply_reference(row: Paper, ref: Reference) -> None:
     """Copy the bibliographic fields of ``ref`` onto ``row`` (not id, citekey, tags, files)."""
-    for name, value in _paper_values(ref).items():
+    for name, value in paper_values(ref).items():
         setattr(row, name, value)
     row.authors = [
         PaperAuthor(position=i, family=a.family, given=a.given) for i, a in enumerate(ref.authors)
@@ -144,9 +152,10 @@ def taken_citekeys(session: Session, base: str) -> set[str]:
     return set(rows)
 
 
-def _paper_values(ref: Reference) -> dict[str, object]:
+def paper_values(ref: Reference) -> dict[str, object]:
+    """The column values of the papers row for ``ref`` (not id, citekey or the timestamps)."""
     values: dict[str, object] = {name: getattr(ref, name) or "" for name in TEXT_FIELDS}
-    values["doi"] = (normalize_doi(ref.doi) or ref.doi.strip()) if ref.doi else ""
+    values["doi"] = (_normal_doi(ref.doi) or ref.doi.strip()) if ref.doi else ""
     values["year"] = ref.year
     values["keywords"] = list(ref.keywords)
     values["trial_ids"] = list(ref.trial_ids)
@@ -174,7 +183,7 @@ def insert_reference(
     stamp = now()
     base = ref.citekey or make_citekey(ref, pattern)
     citekey = unique_citekey(base, taken_citekeys(session, base))
-    values = _paper_values(ref) | {"citekey": citekey, "added": stamp, "modified": stamp}
+    values = paper_values(ref) | {"citekey": citekey, "added": stamp, "modified": stamp}
     conn = session.connection()
     paper_id = _new_id(conn.execute(_PAPERS.insert(), values))
     if ref.authors:
@@ -185,11 +194,7 @@ def insert_reference(
                 for i, a in enumerate(ref.authors)
             ],
         )
-    tag_ids: dict[int, None] = {}
-    for tag in ref.tags:
-        row = tag_row(session, tag.name, tag.kind)
-        assert row is not None
-        tag_ids[row.id] = None
+    tag_ids = dict.fromkeys(tag_id(session, tag.name, tag.kind) for tag in ref.tags)
     if tag_ids:
         conn.execute(
             _PAPER_TAGS.insert(),
@@ -197,7 +202,7 @@ def insert_reference(
         )
     doc = search_index.IndexedDoc(
         title=ref.title,
-        authors=_authors_text(ref.authors),
+        authors=authors_text(ref.authors),
         abstract=ref.abstract,
         keywords="; ".join(ref.keywords),
         tags="; ".join(dict.fromkeys(t.name for t in ref.tags)),
@@ -231,7 +236,8 @@ def _new_id(result: CursorResult[Any]) -> int:
     return int(key[0])
 
 
-def _authors_text(authors: Sequence[Author]) -> str:
+def authors_text(authors: Sequence[Author]) -> str:
+    """The authors as the search index holds them: ``Given Family; Given Family``."""
     return "; ".join(f"{a.given} {a.family}".strip() for a in authors)
 
 
@@ -261,35 +267,61 @@ _PAPERS = cast("Table", Paper.__table__)
 _AUTHORS = cast("Table", PaperAuthor.__table__)
 _ATTACHMENTS = cast("Table", AttachmentRow.__table__)
 _PAPER_TAGS = cast("Table", PaperTag.__table__)
-_BY_DOI = select(_PAPERS.c.id).where(func.lower(_PAPERS.c.doi) == bindparam("v")).limit(1)
-_BY_PMID = select(_PAPERS.c.id).where(_PAPERS.c.pmid == bindparam("v")).limit(1)
-_BY_PMCID = select(_PAPERS.c.id).where(_PAPERS.c.pmcid == bindparam("v")).limit(1)
-_BY_TITLE = (
-    select(_PAPERS.c.id, _PAPERS.c.year, _AUTHORS.c.family)
-    .join(_AUTHORS, (_AUTHORS.c.paper_id == _PAPERS.c.id) & (_AUTHORS.c.position == 0))
-    .where(_PAPERS.c.title_key == bindparam("v"))
-)
 _BY_HASH = select(_ATTACHMENTS.c.paper_id).where(_ATTACHMENTS.c.sha256 == bindparam("v")).limit(1)
+
+#: Every paper that may be the same work as a new one, in one indexed query: same DOI (case
+#: folded), PMID, PMCID or normalised title (with its first author's family name and year for
+#: the caller to compare), ranked in that order.  An empty parameter matches nothing.
+DUPLICATE_CANDIDATES = text(
+    """
+    SELECT 0 AS rank, id, NULL AS year, NULL AS family FROM papers
+        WHERE :doi <> '' AND lower(doi) = :doi
+    UNION ALL
+    SELECT 1, id, NULL, NULL FROM papers WHERE :pmid <> '' AND pmid = :pmid
+    UNION ALL
+    SELECT 2, id, NULL, NULL FROM papers WHERE :pmcid <> '' AND pmcid = :pmcid
+    UNION ALL
+    SELECT 3, p.id, p.year, a.family FROM papers p
+        JOIN paper_authors a ON a.paper_id = p.id AND a.position = 0
+        WHERE :title_key <> '' AND p.title_key = :title_key
+    ORDER BY 1, 2
+    """
+)
+
+
+def duplicate_parameters(ref: Reference) -> dict[str, str]:
+    """The parameters of :data:`DUPLICATE_CANDIDATES` for ``ref``."""
+    doi = _normal_doi(ref.doi) if ref.doi else None
+    key = title_key(ref.title)
+    return {
+        "doi": doi.lower() if doi else "",
+        "pmid": ref.pmid,
+        "pmcid": ref.pmcid,
+        "title_key": key if len(key) >= 12 and ref.authors else "",
+    }
+
+
+def pick_duplicate(ref: Reference, rows: Iterable[Sequence[Any]]) -> tuple[int, str] | None:
+    """The first of the :data:`DUPLICATE_CANDIDATES` rows that is the same work as ``ref``,
+    and why."""
+    first = author_key(ref.authors[0].family) if ref.authors else ""
+    for rank, pid, year, family in rows:
+        if rank == 0:
+            return int(pid), f"same DOI {_normal_doi(ref.doi)}"
+        if rank == 1:
+            return int(pid), f"same PMID {ref.pmid}"
+        if rank == 2:
+            return int(pid), f"same PMCID {ref.pmcid}"
+        if year == ref.year and author_key(family) == first:
+            return int(pid), "same title, first author and year"
+    return None
 
 
 def find_duplicate_id(session: Session, ref: Reference) -> tuple[int, str] | None:
     """The id of a paper already in the library that is the same work as ``ref``, and why:
     same DOI, PMID or PMCID, or the same normalised title, first author and year."""
-    conn = session.connection()
-    doi = normalize_doi(ref.doi) if ref.doi else None
-    if doi and (pid := conn.execute(_BY_DOI, {"v": doi.lower()}).scalar()) is not None:
-        return int(pid), f"same DOI {doi}"
-    if ref.pmid and (pid := conn.execute(_BY_PMID, {"v": ref.pmid}).scalar()) is not None:
-        return int(pid), f"same PMID {ref.pmid}"
-    if ref.pmcid and (pid := conn.execute(_BY_PMCID, {"v": ref.pmcid}).scalar()) is not None:
-        return int(pid), f"same PMCID {ref.pmcid}"
-    key = title_key(ref.title)
-    if len(key) >= 12 and ref.authors:
-        first = _author_key(ref.authors[0].family)
-        for pid, year, family in conn.execute(_BY_TITLE, {"v": key}):
-            if year == ref.year and _author_key(family) == first:
-                return int(pid), "same title, first author and year"
-    return None
+    rows = session.connection().execute(DUPLICATE_CANDIDATES, duplicate_parameters(ref))
+    return pick_duplicate(ref, rows)
 
 
 def find_duplicate(session: Session, ref: Reference) -> tuple[Paper, str] | None:
@@ -308,7 +340,9 @@ def find_paper_by_file_hash(session: Session, sha256: str) -> int | None:
     return None if pid is None else int(pid)
 
 
-def _author_key(family: str) -> str:
+def author_key(family: str) -> str:
+    """A family name as duplicate detection compares it: ASCII, case-folded, no spaces or
+    hyphens."""
     return ascii_fold(family).casefold().replace(" ", "").replace("-", "")
 
 
@@ -326,6 +360,23 @@ def tag_row(session: Session, name: str, kind: TagKind, *, create: bool = True) 
         session.add(row)
         session.flush()
     return row
+
+
+def tag_id(session: Session, name: str, kind: TagKind) -> int:
+    """The id of the tag, created if there is none: :func:`tag_row` without ORM objects."""
+    key = name.strip().casefold()
+    conn = session.connection()
+    found = conn.execute(_TAG_ID, {"key": key, "kind": kind.value}).scalar()
+    if found is not None:
+        return int(found)
+    return _new_id(conn.execute(_TAGS.insert(), {"name": name.strip(), "name_key": key,
+                                                 "kind": kind.value}))
+
+
+_TAGS = cast("Table", TagRow.__table__)
+_TAG_ID = select(_TAGS.c.id).where(
+    _TAGS.c.name_key == bindparam("key"), _TAGS.c.kind == bindparam("kind")
+)
 
 
 def find_tags(session: Session, name: str) -> list[TagRow]:
@@ -349,7 +400,7 @@ def set_tags(session: Session, paper: Paper, add: Iterable[Tag] = (), remove: It
 def indexed_doc(row: Paper) -> search_index.IndexedDoc:
     return search_index.IndexedDoc(
         title=row.title,
-        authors=_authors_text([Author(a.family, a.given) for a in row.authors]),
+        authors=authors_text([Author(a.family, a.given) for a in row.authors]),
         abstract=row.abstract,
         keywords="; ".join(row.keywords or []),
         tags="; ".join(link.tag.name for link in row.tag_links),
