@@ -94,8 +94,27 @@ def _filler(rng: random.Random) -> str:
     return rng.choice(FILLER).format(n=rng.randint(3, 12), k=rng.randint(1, 9))
 
 
-def _sentence(rng: random.Random, source: str, vesicle: str, disease: str) -> str:
+class _Names:
+    """A paper's recurring names: "long form (ABBR)" the first time, then ABBR or long form."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.seen: set[str] = set()
+
+    def __call__(self, name: str) -> str:
+        long_form, _, abbr = name.partition(" (")
+        if not abbr:
+            return name
+        if name not in self.seen:
+            self.seen.add(name)
+            return name
+        return abbr.rstrip(")") if self.rng.random() < 0.7 else long_form
+
+
+def _sentence(rng: random.Random, source: str, vesicle: str, disease: str,
+              names: _Names) -> str:
     gene, verb, outcome = rng.choice(GENES), rng.choice(VERBS), rng.choice(OUTCOMES)
+    source, vesicle, disease = names(source), names(vesicle), names(disease)
     cite = rng.choice(("", f" [{rng.randint(1, 80)}]",
                        f" ({rng.choice(SURNAMES)} et al., {rng.randint(2008, 2024)})"))
     patterns = (
@@ -147,19 +166,21 @@ def make_paper(rng: random.Random, body_chars: int) -> TaggingInput:
     short_source, short_disease = source.split(" (")[0], disease.split(" (")[0]
     title = (f"{vesicle.split(' (')[0].capitalize()} from {short_source} "
              f"{rng.choice(VERBS)[:-1]}s {short_disease} via {rng.choice(GENES)}")
-    abstract = " ".join(_sentence(rng, source, vesicle, disease) for _ in range(10))
+    names = _Names(rng)
+    abstract = " ".join(_sentence(rng, source, vesicle, disease, names) for _ in range(10))
     keywords = (vesicle.split(" (")[0], short_source, short_disease, rng.choice(GENES))
     if body_chars <= 0:
         return TaggingInput(title, abstract, keywords)
     sections = []
     size = 0
+    body_names = _Names(rng)
     for heading in ("1. Introduction", "2. Materials and methods", "3. Results",
                     "4. Discussion"):
         paragraph = []
         while size < body_chars * (len(sections) + 1) / 4.6:
             # About one sentence in three names vesicles, cells or a disease, as in papers.
-            sent = _sentence(rng, source, vesicle, disease) if rng.random() < 0.35 \
-                else _filler(rng)
+            sent = _sentence(rng, source, vesicle, disease, body_names) \
+                if rng.random() < 0.35 else _filler(rng)
             paragraph.append(sent)
             size += len(sent) + 1
         sections.append(heading + "\n" + _wrap(" ".join(paragraph), rng))

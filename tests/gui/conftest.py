@@ -39,6 +39,10 @@ def services(library: Library) -> Services:
 
 @pytest.fixture
 def window(qtbot: QtBot, services: Services, tmp_path: Path) -> Iterator[MainWindow]:
+    from exoref.services.lookup import OnlineConfig
+
+    # Tests never go online: lookups are off unless a test points them at the local server.
+    OnlineConfig(enabled=False).save(tmp_path / "config")
     win = MainWindow(services, settings=Settings(tmp_path / "config"))
     qtbot.addWidget(win)
     win.show()

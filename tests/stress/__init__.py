@@ -217,9 +217,10 @@ class LibraryState:
     def missing(self) -> set[str]:
         return set(self.attachments) - self.on_disk
 
-    def problems(self, root: Path, *, allow_orphans: bool = False,
-                 verify_hashes: bool = True) -> list[str]:
-        """Everything that breaks "every paper has its file and its index entry"."""
+    def problems(self, root: Path, *, allow_orphans: bool = False, verify_hashes: bool = True,
+                 papers_have_files: bool = True) -> list[str]:
+        """Everything that breaks "every paper has its file and its index entry"
+        (``papers_have_files=False`` when references came from a bibliography)."""
         found: list[str] = []
         if self.integrity != ["ok"]:
             found.append(f"integrity_check: {self.integrity[:5]}")
@@ -227,7 +228,8 @@ class LibraryState:
             found.append(f"{self.foreign_key_problems} foreign key problems")
         found.extend(self.fts_problems)
         with_file = {paper for paper, _sha, _size in self.attachments.values()}
-        found.extend(f"paper {p} has no file" for p in sorted(set(self.papers) - with_file))
+        if papers_have_files:
+            found.extend(f"paper {p} has no file" for p in sorted(set(self.papers) - with_file))
         found.extend(f"attachment {a} of no paper" for a, (p, _s, _z) in self.attachments.items()
                      if p not in self.papers)
         found.extend(f"file missing: {m}" for m in sorted(self.missing))

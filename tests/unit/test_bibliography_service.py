@@ -405,50 +405,104 @@ print(dict(Counter(r.status for r in results)))
 def test_two_processes_import_into_one_library(library: Library, tmp_path: Path) -> None:
     """Another process imports into the same library meanwhile; both finish, every entry is
     stored once, and keys both files use get suffixes instead of clashing."""
-    theirs, _ = _bib(3000, "t")
-    ours, _ = _bib(800, "o")
+    theirs, _ = _bib(1500, "t")
+    ours, _ = _bib(1500, "o")
     # the same keys in both files: whoever stores second gets a suffix
     theirs = theirs.replace("tkey", "samekey")
     ours = ours.replace("okey", "samekey")
     their_path = write(tmp_path, theirs, "theirs.bib")
     our_path = write(tmp_path, ours, "ours.bib")
-    other = subprocess.Popen(
-        [sys.executable, "-c", _OTHER_IMPORT, str(library.paths.root), str(their_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
+    started: list[subprocess.Popen[str]] = []
+
+    def start_theirs(_result: ImportResult, done: int, _total: int) -> None:
+        # after our first commit, start the other import and let it commit once before we
+        # go on: from then on both write, each waiting for the other's transactions
+        if done != 1:
+            return
+        started.append(subprocess.Popen(
+            [sys.executable, "-c", _OTHER_IMPORT, str(library.paths.root), str(their_path)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))
         deadline = time.monotonic() + 60
-        while _count(library, "SELECT count(*) FROM papers") == 0:
-            assert other.poll() is None, other.communicate()
+        while _count(library, "SELECT count(*) FROM papers WHERE doi LIKE '10.5555/t.%'") == 0:
+            assert started[0].poll() is None, started[0].communicate()
             assert time.monotonic() < deadline, "the other import did not start"
-            time.sleep(0.02)
-        theirs_then = [_count(library, "SELECT count(*) FROM papers")]
+            time.sleep(0.01)
 
-        def wait_for_theirs(_result: ImportResult, done: int, _total: int) -> None:
-            # after our first commit, let one of theirs come in between
-            if done == 1:
-                while _count(library, "SELECT count(*) FROM papers "
-                                      "WHERE doi LIKE '10.5555/t.%'") <= theirs_then[0]:
-                    assert other.poll() is None, "the other import ended too soon"
-                    time.sleep(0.01)
-
-        results = BibliographyService(library).import_file(our_path, progress=wait_for_theirs)
-        out, err = other.communicate(timeout=120)
+    try:
+        results = BibliographyService(library).import_file(our_path, progress=start_theirs)
+        out, err = started[0].communicate(timeout=120)
     finally:
-        if other.poll() is None:
-            other.kill()
-    assert other.returncode == 0, err
-    assert out.strip() == "{'added': 3000}"
-    assert [r.status for r in results].count("added") == 800
-    assert _count(library, "SELECT count(*) FROM papers") == 3800
-    assert _count(library, "SELECT count(DISTINCT citekey) FROM papers") == 3800
-    assert _count(library, "SELECT count(DISTINCT doi) FROM papers") == 3800
-    assert _count(library, "SELECT count(*) FROM search_meta") == 3800
+        for other in started:
+            if other.poll() is None:
+                other.kill()
+    assert started[0].returncode == 0, err
+    assert out.strip() == "{'added': 1500}"
+    assert [r.status for r in results].count("added") == 1500
+    assert _count(library, "SELECT count(*) FROM papers") == 3000
+    assert _count(library, "SELECT count(DISTINCT citekey) FROM papers") == 3000
+    assert _count(library, "SELECT count(DISTINCT doi) FROM papers") == 3000
+    assert _count(library, "SELECT count(*) FROM search_meta") == 3000
     suffixed = _count(library, "SELECT count(*) FROM papers WHERE citekey GLOB 'samekey*[a-z]'")
-    assert suffixed == 800  # each shared key is stored once plain, once with a suffix
+    assert suffixed == 1500  # each shared key is stored once plain, once with a suffix
     # the two imports' commits interleave
     ours_ids = [r.id or 0 for r in results]
     with library.db.read() as session:
         their_ids = [int(i) for i in session.execute(
             text("SELECT id FROM papers WHERE doi LIKE '10.5555/t.%'")).scalars()]
-    assert min(their_ids) < min(ours_ids) < max(their_ids)
+    assert min(ours_ids) < min(their_ids) < max(ours_ids)
+
+
+def test_a_file_entry_that_fails_leaves_no_copy(library: Library, tmp_path: Path) -> None:
+    """Entries with files are stored in their own transaction between the batches of the
+    others; when that transaction fails, the copy it made is removed again."""
+    spec = pdfgen.ArticleSpec(
+        title="Umbilical cord MSC exosomes attenuate cartilage loss",
+        authors=[("Elaheh", "Mianehsaz")], journal="Stem Cells", year=2019,
+        abstract="Exosomes reduced cartilage degradation.", body=["Chondrocytes proliferated."],
+    )
+    pdfgen.render_article(spec, tmp_path / "paper.pdf")
+    with sqlite3.connect(library.paths.database) as conn:
+        conn.execute("CREATE TRIGGER no_files BEFORE INSERT ON attachments "
+                     "BEGIN SELECT RAISE(ABORT, 'attachments refused'); END")
+    before, _ = _bib(3, "e")
+    after, _ = _bib(3, "f")
+    middle = ("@article{withfile, title={Umbilical cord MSC exosomes}, author={Mianehsaz, E.},"
+              " file={:paper.pdf:PDF}}\n\n")
+    path = write(tmp_path, before + middle + after)
+    results = BibliographyService(library, processes=1).import_file(path)
+    assert [r.status for r in results] == ["added"] * 3 + ["failed"] + ["added"] * 3
+    assert "attachments refused" in results[3].reason, results[3].reason
+    assert _count(library, "SELECT count(*) FROM papers") == 6
+    assert list(library.paths.files.rglob("*.pdf")) == []
+    assert (tmp_path / "paper.pdf").is_file()
+
+
+def test_a_lost_transaction_stops_the_import_and_a_rerun_completes(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RAISE(ROLLBACK) ends the whole transaction, as a full disk or an I/O error can
+    monkeypatch.setattr(bibliography, "COMMIT_ENTRIES", 50)
+    with sqlite3.connect(library.paths.database) as conn:
+        conn.execute("CREATE TRIGGER doom BEFORE INSERT ON paper_authors "
+                     "WHEN NEW.family = 'Doom' "
+                     "BEGIN SELECT RAISE(ROLLBACK, 'transaction lost'); END")
+    content, _ = _bib(300, "g", special={120: {"family": "Doom"}})
+    path = write(tmp_path, content)
+    seen: list[str] = []
+    results = BibliographyService(library).import_file(
+        path, progress=lambda result, _done, _total: seen.append(result.status))
+    statuses = [r.status for r in results]
+    assert statuses == ["added"] * 100 + ["failed"] * 21 + ["failed"]
+    assert seen == statuses[:-1]
+    assert results[110].reason == "line 1101: not stored: transaction lost"
+    assert results[120].reason == "line 1201: transaction lost"
+    assert results[-1].path == str(path)
+    assert results[-1].reason == "the rest of the file was not imported: transaction lost"
+    assert _count(library, "SELECT count(*) FROM papers") == 100
+    assert _count(library, "SELECT count(*) FROM search_meta") == 100
+    with sqlite3.connect(library.paths.database) as conn:
+        conn.execute("DROP TRIGGER doom")
+    again = BibliographyService(library).import_file(path)
+    assert [r.status for r in again] == ["duplicate"] * 100 + ["added"] * 200
+    assert _count(library, "SELECT count(*) FROM papers") == 300

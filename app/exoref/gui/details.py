@@ -1,14 +1,21 @@
 """The details pane: the selected paper's metadata (editable), tags, abstract, thumbnail,
 attachments, and where a search matched it.
 
+Tags that ExoRef applied by itself carry an "auto" badge with their score; suggestions below
+the threshold wait under the tags, each with the words that triggered it, for one click:
+✓ makes the tag the user's, ✗ removes it for good.  A paper the tagger thinks is off-topic
+gets a banner with "Keep in library".
+
 The pane does not save anything itself: it emits what the user changed and the window turns
-that into an undoable command that calls the services.
+that into an undoable command (or a tagging service call).
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, QStringListModel, Qt, Signal
@@ -34,9 +41,11 @@ from PySide6.QtWidgets import (
 from exoref.domain.models import Author, Tag, TagKind
 from exoref.gui.flow import FlowLayout
 from exoref.gui.icons import icon
+from exoref.services.tagging import OFF_TOPIC_FLAG, ON_TOPIC_FLAG
 
 if TYPE_CHECKING:
     from exoref.domain.models import Attachment, Reference
+    from exoref.services.tagging import EvidenceView, SuggestionView
 
 log = logging.getLogger("exoref.gui.details")
 
@@ -69,6 +78,86 @@ KIND_LABELS = {
     TagKind.STUDY_TYPE: "study type",
     TagKind.FREE: "tag",
 }
+#: Where a tagging evidence was found, as the user reads it.
+EVIDENCE_FIELDS = {
+    "title": "Title",
+    "abstract": "Abstract",
+    "keywords": "Keywords",
+    "keyword": "Keywords",
+    "mesh": "MeSH",
+    "body": "Full text",
+    "fulltext": "Full text",
+    "publication_types": "Publication type",
+    "publication_type": "Publication type",
+    "trial_id": "Trial registry",
+    "trial_ids": "Trial registry",
+}
+
+#: Flags the off-topic banner stands for (not listed with the other flags).
+FOCUS_FLAGS = frozenset({OFF_TOPIC_FLAG, ON_TOPIC_FLAG})
+#: Evidence lines shown under a suggestion (all of them are in its tooltip).
+EVIDENCE_SHOWN = 2
+
+
+@dataclass(frozen=True, slots=True)
+class PaperTagging:
+    """What the tagger knows about the paper shown: its automatic tags (score, evidence),
+    the suggestions waiting for the user, and why it looks off-topic (if it does)."""
+
+    paper_id: int
+    automatic: tuple[SuggestionView, ...] = ()
+    pending: tuple[SuggestionView, ...] = ()
+    focus_reason: str = ""
+    threshold: float = 0.0
+
+
+def tag_kind(group: str) -> TagKind:
+    try:
+        return TagKind(group)
+    except ValueError:
+        return TagKind.FREE
+
+
+def evidence_html(evidence: EvidenceView, full: str | None = None) -> str:
+    """One evidence line: the field, then the phrase in bold inside its context.
+
+    The context is a window of characters around the phrase, so it may start or end inside
+    a word; such a broken word is dropped for "…".  ``full`` is the field's whole text when
+    known (title, abstract): a context that starts or ends with it is not cut there.
+    """
+    where = EVIDENCE_FIELDS.get(evidence.field, evidence.field.replace("_", " ").capitalize())
+    context = " ".join((evidence.context or evidence.phrase).split())
+    phrase = " ".join(evidence.phrase.split())
+    whole = " ".join(full.split()) if full else None
+    found = re.search(re.escape(phrase), context, re.IGNORECASE) if phrase else None
+    if found is None:
+        text = html.escape(context)
+        if phrase and context != phrase:
+            text = f"<b>{html.escape(phrase)}</b> · {text}"
+        return f"<span style='color:#6b7280'>{html.escape(where)}:</span> {text}"
+    before, match, after = context[:found.start()], found.group(0), context[found.end():]
+    cut_start = whole is None or not whole.startswith(context)
+    cut_end = whole is None or not whole.endswith(context)
+    lead = tail = ""
+    if cut_start and before:
+        space = before.find(" ")
+        before = before[space + 1:] if space >= 0 else ""
+        lead = "…"
+    if cut_end and after:
+        space = after.rfind(" ")
+        after = after[:space] if space >= 0 else ""
+        tail = "…"
+    text = (lead + html.escape(before) + "<b>" + html.escape(match) + "</b>"
+            + html.escape(after) + tail)
+    return f"<span style='color:#6b7280'>{html.escape(where)}:</span> {text}"
+
+
+def evidence_tooltip(suggestion: SuggestionView, sources: dict[str, str] | None = None) -> str:
+    lines = [f"<b>{html.escape(suggestion.label)}</b> "
+             f"({KIND_LABELS.get(tag_kind(suggestion.group), 'tag')}), "
+             f"score {suggestion.score:.2f}"]
+    lines += [evidence_html(e, (sources or {}).get(e.field)) for e in suggestion.evidence]
+    return "<br>".join(lines)
 
 
 def format_authors(authors: list[Author]) -> str:
@@ -165,32 +254,191 @@ class TextField(QTextEdit):
 
 
 class TagChip(QFrame):
-    """One tag, coloured by kind, with a button that removes it."""
+    """One tag, coloured by kind, with a button that removes it.  A tag ExoRef applied by
+    itself has a dashed outline, an "auto" badge with its score, and a ✓ that confirms it."""
 
     remove_clicked = Signal(object)
+    #: the user confirmed an automatic tag (its SuggestionView)
+    confirm_clicked = Signal(object)
 
-    def __init__(self, tag: Tag, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        tag: Tag,
+        parent: QWidget | None = None,
+        *,
+        automatic: SuggestionView | None = None,
+        sources: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.tag = tag
+        self.automatic = automatic
         self.setObjectName("tag-chip")
         background, foreground = KIND_COLOURS.get(tag.kind, KIND_COLOURS[TagKind.FREE])
+        border = f"1px dashed {foreground}" if automatic is not None else "none"
         self.setStyleSheet(
-            f"QFrame#tag-chip {{ background: {background}; border-radius: 10px; }}"
+            f"QFrame#tag-chip {{ background: {background}; border-radius: 10px;"
+            f" border: {border}; }}"
             f"QLabel {{ color: {foreground}; }}"
+            f"QLabel#auto-badge {{ background: rgba(255, 255, 255, 0.75); border-radius: 6px;"
+            f" padding: 0 4px; font-size: 10px; }}"
             f"QToolButton {{ color: {foreground}; border: none; padding: 0 2px; }}"
         )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(9, 2, 3, 2)
-        layout.setSpacing(2)
+        layout.setSpacing(3)
         label = QLabel(tag.name)
         label.setToolTip(f"{tag.name} ({KIND_LABELS.get(tag.kind, 'tag')})")
         layout.addWidget(label)
+        if automatic is not None:
+            badge = QLabel(f"auto {automatic.score:.2f}")
+            badge.setObjectName("auto-badge")
+            tip = ("Added by ExoRef from the paper's own words.<br>"
+                   + evidence_tooltip(automatic, sources))
+            badge.setToolTip(tip)
+            label.setToolTip(tip)
+            layout.addWidget(badge)
+            confirm = QToolButton()
+            confirm.setObjectName("confirm-tag")
+            confirm.setText("✓")
+            confirm.setToolTip(f"Confirm {tag.name}: later tagging runs keep it")
+            confirm.setCursor(Qt.CursorShape.PointingHandCursor)
+            confirm.clicked.connect(lambda: self.confirm_clicked.emit(self.automatic))
+            layout.addWidget(confirm)
         remove = QToolButton()
+        remove.setObjectName("remove-tag")
         remove.setText("×")
-        remove.setToolTip(f"Remove the tag {tag.name}")
+        remove.setToolTip(f"Remove the tag {tag.name}"
+                          + (" (ExoRef will not add it again)" if automatic else ""))
         remove.setCursor(Qt.CursorShape.PointingHandCursor)
         remove.clicked.connect(lambda: self.remove_clicked.emit(self.tag))
         layout.addWidget(remove)
+
+
+class SuggestionRow(QFrame):
+    """A suggested tag below the threshold: its name, kind and score, the words that
+    triggered it, and ✓ / ✗."""
+
+    accepted = Signal(object)
+    rejected = Signal(object)
+
+    def __init__(
+        self,
+        suggestion: SuggestionView,
+        parent: QWidget | None = None,
+        *,
+        sources: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.suggestion = suggestion
+        sources = sources or {}
+        self.setObjectName("suggestion")
+        kind = tag_kind(suggestion.group)
+        background, foreground = KIND_COLOURS.get(kind, KIND_COLOURS[TagKind.FREE])
+        self.setStyleSheet(
+            "QFrame#suggestion { background: palette(base); border: 1px solid #e5e7eb;"
+            " border-radius: 6px; }"
+            f"QLabel#suggestion-name {{ background: {background}; color: {foreground};"
+            " border-radius: 7px; padding: 2px 8px; }"
+            "QLabel#suggestion-meta { color: #6b7280; }"
+            "QLabel#evidence { color: #374151; }"
+            "QToolButton { border: 1px solid #d1d5db; border-radius: 4px; padding: 1px 7px;"
+            " font-weight: 600; background: palette(button); }"
+            "QToolButton#accept { color: #15803d; }"
+            "QToolButton#accept:hover { background: #dcfce7; border-color: #86efac; }"
+            "QToolButton#reject { color: #b91c1c; }"
+            "QToolButton#reject:hover { background: #fee2e2; border-color: #fca5a5; }"
+        )
+        column = QVBoxLayout(self)
+        column.setContentsMargins(8, 6, 6, 6)
+        column.setSpacing(3)
+        top = QHBoxLayout()
+        top.setSpacing(6)
+        # Name and kind may be long ("systematic review / meta-analysis"): they wrap, so the
+        # row never makes the pane wider than the window gives it.
+        names = QVBoxLayout()
+        names.setSpacing(2)
+        name = QLabel(suggestion.label)
+        name.setObjectName("suggestion-name")
+        name.setWordWrap(True)
+        name.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
+        names.addWidget(name, 0, Qt.AlignmentFlag.AlignLeft)
+        meta = QLabel(f"{KIND_LABELS.get(kind, 'tag')} · score {suggestion.score:.2f}")
+        meta.setObjectName("suggestion-meta")
+        meta.setWordWrap(True)
+        meta.setToolTip("How sure the tagger is (0 to 1); tags at or above the threshold "
+                        "in Preferences are applied without asking")
+        names.addWidget(meta)
+        top.addLayout(names, 1)
+        self.accept_button = QToolButton()
+        self.accept_button.setObjectName("accept")
+        self.accept_button.setText("✓")
+        self.accept_button.setToolTip(f"Add {suggestion.label}")
+        self.accept_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.accept_button.clicked.connect(lambda: self.accepted.emit(self.suggestion))
+        self.reject_button = QToolButton()
+        self.reject_button.setObjectName("reject")
+        self.reject_button.setText("✗")
+        self.reject_button.setToolTip(f"Not {suggestion.label}: ExoRef will not suggest it "
+                                      "for this paper again")
+        self.reject_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.reject_button.clicked.connect(lambda: self.rejected.emit(self.suggestion))
+        top.addWidget(self.accept_button, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.reject_button, 0, Qt.AlignmentFlag.AlignTop)
+        column.addLayout(top)
+        for evidence in suggestion.evidence[:EVIDENCE_SHOWN]:
+            line = QLabel(evidence_html(evidence, sources.get(evidence.field)))
+            line.setObjectName("evidence")
+            line.setTextFormat(Qt.TextFormat.RichText)
+            line.setWordWrap(True)
+            column.addWidget(line)
+        more = len(suggestion.evidence) - EVIDENCE_SHOWN
+        if more > 0:
+            extra = QLabel(f"and {more} more place{'s' if more != 1 else ''}")
+            extra.setObjectName("suggestion-meta")
+            column.addWidget(extra)
+        self.setToolTip(evidence_tooltip(suggestion, sources))
+
+
+class FocusBanner(QFrame):
+    """Says the paper looks off-topic, why, and offers to keep it or trash it."""
+
+    keep_clicked = Signal()
+    trash_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("off-topic-banner")
+        self.setStyleSheet(
+            "QFrame#off-topic-banner { background: #fffbeb; border: 1px solid #fcd34d;"
+            " border-radius: 6px; }"
+            "QLabel { color: #78350f; }"
+        )
+        column = QVBoxLayout(self)
+        column.setContentsMargins(10, 8, 10, 8)
+        column.setSpacing(6)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        column.addWidget(self.text)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(6)
+        self.keep_button = QPushButton("Keep in library")
+        self.keep_button.setObjectName("keep-in-library")
+        self.keep_button.setToolTip("This paper belongs here: ExoRef will not flag it again")
+        self.keep_button.clicked.connect(self.keep_clicked)
+        self.trash_button = QPushButton(icon("trash"), "Move to Trash")
+        self.trash_button.clicked.connect(self.trash_clicked)
+        buttons.addWidget(self.keep_button)
+        buttons.addWidget(self.trash_button)
+        buttons.addStretch(1)
+        column.addLayout(buttons)
+
+    def set_reason(self, reason: str) -> None:
+        why = reason.strip() or ("ExoRef found no sign that it is about therapy with "
+                                 "MSC-derived vesicles.")
+        if why and why[-1] not in ".!?":
+            why += "."
+        self.text.setText(f"<b>Possibly off-topic.</b> {html.escape(why[:1].upper() + why[1:])}")
 
 
 def _section(title: str) -> QLabel:
@@ -213,6 +461,16 @@ class DetailsPane(QScrollArea):
     #: (paper id, attachment path relative to the library)
     open_requested = Signal(int, str)
     show_in_folder_requested = Signal(int, str)
+    #: (paper id, tag id): the user accepted a suggestion or confirmed an automatic tag
+    suggestion_accepted = Signal(int, int)
+    #: (paper id, tag id): the user rejected a suggestion
+    suggestion_rejected = Signal(int, int)
+    #: (paper ids): run the tagger again on these papers
+    suggest_requested = Signal(list)
+    #: (paper id): the paper flagged off-topic belongs in the library
+    keep_requested = Signal(int)
+    #: (paper ids): move these papers to the Trash
+    trash_requested = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -224,6 +482,7 @@ class DetailsPane(QScrollArea):
         self.ids: list[int] = []
         self._shown: dict[str, str] = {}
         self._known_tags: dict[str, Tag] = {}
+        self.tagging: PaperTagging | None = None
 
         body = QWidget()
         body.setObjectName("details-body")
@@ -244,6 +503,12 @@ class DetailsPane(QScrollArea):
         content.setSpacing(8)
         outer.addWidget(self.content)
         outer.addStretch(1)
+
+        self.banner = FocusBanner()
+        self.banner.keep_clicked.connect(self._keep)
+        self.banner.trash_clicked.connect(lambda: self.trash_requested.emit(list(self.ids)))
+        self.banner.hide()
+        content.addWidget(self.banner)
 
         # header: thumbnail, key, buttons
         header = QHBoxLayout()
@@ -337,7 +602,23 @@ class DetailsPane(QScrollArea):
         content.addLayout(form)
 
         # tags
-        content.addWidget(_section("Tags"))
+        tag_header = QHBoxLayout()
+        tag_header.setContentsMargins(0, 0, 0, 0)
+        tag_header.addWidget(_section("Tags"))
+        tag_header.addStretch(1)
+        self.suggest_button = QToolButton()
+        self.suggest_button.setObjectName("suggest-tags")
+        self.suggest_button.setIcon(icon("tag"))
+        self.suggest_button.setText("Suggest tags")
+        self.suggest_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.suggest_button.setAutoRaise(True)
+        self.suggest_button.setToolTip("Read the paper again and suggest indications, MSC "
+                                       "sources and study types (Ctrl+Shift+T)")
+        self.suggest_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.suggest_button.clicked.connect(
+            lambda: self.suggest_requested.emit(list(self.ids)) if self.ids else None)
+        tag_header.addWidget(self.suggest_button, 0, Qt.AlignmentFlag.AlignBottom)
+        content.addLayout(tag_header)
         self.chips_holder = QWidget()
         self.chips = FlowLayout(self.chips_holder)
         content.addWidget(self.chips_holder)
@@ -352,6 +633,26 @@ class DetailsPane(QScrollArea):
         self.tag_input.setCompleter(self.completer)
         self.tag_input.returnPressed.connect(self.add_typed_tag)
         content.addWidget(self.tag_input)
+
+        # suggestions waiting for one click
+        self.suggestions_box = QWidget()
+        self.suggestions_box.setObjectName("suggestions")
+        box = QVBoxLayout(self.suggestions_box)
+        box.setContentsMargins(0, 2, 0, 0)
+        box.setSpacing(5)
+        self.suggestions_title = _section("Suggested")
+        box.addWidget(self.suggestions_title)
+        self.suggestions_note = QLabel()
+        self.suggestions_note.setWordWrap(True)
+        self.suggestions_note.setStyleSheet("color: #6b7280;")
+        box.addWidget(self.suggestions_note)
+        self.suggestion_list = QVBoxLayout()
+        self.suggestion_list.setContentsMargins(0, 0, 0, 0)
+        self.suggestion_list.setSpacing(5)
+        box.addLayout(self.suggestion_list)
+        self.suggestion_rows: list[SuggestionRow] = []
+        self.suggestions_box.hide()
+        content.addWidget(self.suggestions_box)
 
         # abstract and notes
         content.addWidget(_section("Abstract"))
@@ -396,6 +697,8 @@ class DetailsPane(QScrollArea):
             else:
                 self.placeholder.setText("Select a paper to see its details.")
             self._shown = {}
+            self.tagging = None
+            self._show_suggestions(())
             return
         self._shown = {}
         for name, editor in self.editors.items():
@@ -409,8 +712,10 @@ class DetailsPane(QScrollArea):
         self.citekey.setText(ref.citekey or "")
         added = ref.added.strftime("%Y-%m-%d") if ref.added else ""
         self.meta.setText(f"{ref.entry_type.capitalize()} · added {added}" if added else "")
-        self.flags.setText("⚠ " + ", ".join(ref.flags) if ref.flags else "")
-        self.flags.setVisible(bool(ref.flags))
+        if self.tagging is not None and self.tagging.paper_id != ref.id:
+            self.tagging = None  # another paper: its tagging comes with set_tagging
+            self._show_suggestions(())
+        self._show_flags(ref)
         self._show_tags(ref.tags)
         self._show_files(ref.attachments)
         self.thumbnail.setVisible(bool(ref.attachments))
@@ -434,18 +739,78 @@ class DetailsPane(QScrollArea):
             editor.blockSignals(False)
             self._shown[name] = text
         self.citekey.setText(ref.citekey or "")
-        self.flags.setText("⚠ " + ", ".join(ref.flags) if ref.flags else "")
-        self.flags.setVisible(bool(ref.flags))
+        self._show_flags(ref)
         self._show_tags(ref.tags)
+
+    def _show_flags(self, ref: Reference) -> None:
+        flags = [f for f in ref.flags if f not in FOCUS_FLAGS]
+        self.flags.setText("⚠ " + ", ".join(flags) if flags else "")
+        self.flags.setVisible(bool(flags))
+        off_topic = OFF_TOPIC_FLAG in ref.flags and len(self.ids) <= 1
+        if off_topic:
+            reason = self.tagging.focus_reason if self.tagging is not None else ""
+            self.banner.set_reason(reason)
+        self.banner.setVisible(off_topic)
 
     def _show_tags(self, tags: list[Tag]) -> None:
         self.chips.clear()
+        automatic = {}
+        if self.tagging is not None and len(self.ids) <= 1:
+            automatic = {(s.label.casefold(), tag_kind(s.group)): s
+                         for s in self.tagging.automatic}
         for tag in tags:
-            chip = TagChip(tag)
+            chip = TagChip(tag, automatic=automatic.get((tag.name.casefold(), tag.kind)),
+                           sources=self._sources())
             chip.remove_clicked.connect(self._remove_tag)
+            chip.confirm_clicked.connect(self._accept)
             self.chips.addWidget(chip)
         self.chips_holder.setVisible(bool(tags))
         self.chips_holder.updateGeometry()
+
+    def set_tagging(self, tagging: PaperTagging | None) -> None:
+        """Show what the tagger knows about the paper on display (ignored for another)."""
+        ref = self.reference
+        if ref is None or (tagging is not None and tagging.paper_id != ref.id):
+            return
+        self.tagging = tagging
+        self._show_tags(ref.tags)
+        self._show_flags(ref)
+        pending = tagging.pending if tagging is not None and len(self.ids) <= 1 else ()
+        self._show_suggestions(pending, tagging.threshold if tagging is not None else 0.0)
+
+    def _show_suggestions(self, pending: tuple[SuggestionView, ...],
+                          threshold: float = 0.0) -> None:
+        for row in self.suggestion_rows:
+            self.suggestion_list.removeWidget(row)
+            row.hide()
+            row.deleteLater()  # it may be the sender of the click being handled
+        self.suggestion_rows = []
+        for suggestion in pending:
+            if suggestion.tag_id is None:
+                continue
+            row = SuggestionRow(suggestion, sources=self._sources())
+            row.accepted.connect(self._accept)
+            row.rejected.connect(self._reject)
+            self.suggestion_list.addWidget(row)
+            self.suggestion_rows.append(row)
+        count = len(self.suggestion_rows)
+        self.suggestions_title.setText(f"Suggested ({count})")
+        below = f"below the threshold ({threshold:.2f})" if threshold else "below the threshold"
+        self.suggestions_note.setText(f"Found in the paper, {below}: ✓ adds the tag, "
+                                      "✗ never suggests it again.")
+        self.suggestions_box.setVisible(bool(count))
+
+    def _sources(self) -> dict[str, str]:
+        """The shown paper's texts that evidence may quote in full."""
+        ref = self.reference
+        return {"title": ref.title, "abstract": ref.abstract} if ref is not None else {}
+
+    def suggestion_row(self, label: str) -> SuggestionRow | None:
+        """The waiting suggestion called ``label`` (for tests and keyboard users)."""
+        for row in self.suggestion_rows:
+            if row.suggestion.label.casefold() == label.casefold():
+                return row
+        return None
 
     def _show_files(self, attachments: list[Attachment]) -> None:
         self.attachments.clear()
@@ -520,6 +885,38 @@ class DetailsPane(QScrollArea):
     def _remove_tag(self, tag: Tag) -> None:
         if self.ids:
             self.tag_removed.emit(list(self.ids), tag)
+
+    def _accept(self, suggestion: SuggestionView) -> None:
+        ref = self.reference
+        if ref is not None and ref.id is not None and suggestion.tag_id is not None:
+            self._settled(suggestion.tag_id)
+            self.suggestion_accepted.emit(ref.id, suggestion.tag_id)
+
+    def _reject(self, suggestion: SuggestionView) -> None:
+        ref = self.reference
+        if ref is not None and ref.id is not None and suggestion.tag_id is not None:
+            self._settled(suggestion.tag_id)
+            self.suggestion_rejected.emit(ref.id, suggestion.tag_id)
+
+    def _settled(self, tag_id: int) -> None:
+        """The user decided about ``tag_id``: it waits no more, and is no longer ExoRef's
+        (shown at once; the window reloads the stored state after the change)."""
+        tagging = self.tagging
+        if tagging is None:
+            return
+        self.tagging = PaperTagging(
+            tagging.paper_id,
+            tuple(s for s in tagging.automatic if s.tag_id != tag_id),
+            tuple(s for s in tagging.pending if s.tag_id != tag_id),
+            tagging.focus_reason,
+            tagging.threshold,
+        )
+        self._show_suggestions(self.tagging.pending, self.tagging.threshold)
+
+    def _keep(self) -> None:
+        ref = self.reference
+        if ref is not None and ref.id is not None:
+            self.keep_requested.emit(ref.id)
 
     def _open_first(self) -> None:
         if self.reference and self.reference.id is not None and self.reference.attachments:

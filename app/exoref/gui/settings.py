@@ -5,8 +5,12 @@ touch a user's settings): ``preferences.ini`` holds what the user chose in Prefe
 versioned and upgraded step by step like the database; ``window-state.ini`` holds geometry,
 splitter sizes and table columns, which may be thrown away at any time.
 
-Settings that travel with a library (the citation-key pattern) live in the library itself
-(:meth:`exoref.services.library.Library.setting`).
+Settings that travel with a library live in the library itself: the citation-key pattern
+(:meth:`exoref.services.library.Library.setting`) and the tagging threshold
+(:attr:`exoref.services.tagging.TaggingService.threshold`), so that every copy of the window,
+and the command line, tag a library the same way.  :class:`TaggingPreferencesBox` is the
+Preferences section for the threshold; the window adds it to the dialog and stores the value
+with :meth:`~exoref.services.tagging.TaggingService.set_threshold`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,18 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QWidget,
+)
 
 from exoref.paths import config_dir
 
@@ -143,3 +158,68 @@ class Settings:
     def save_preferences(self, prefs: Preferences) -> None:
         self.preferences = prefs
         prefs.save(self.preferences_store)
+
+
+#: The threshold's slider works in hundredths.
+_STEPS = 100
+
+
+class TaggingPreferencesBox(QGroupBox):
+    """The "Automatic tagging" section of Preferences: the threshold at which a suggestion is
+    applied without asking, and whether to tag the papers already in the library again."""
+
+    def __init__(self, threshold: float, default: float, parent: QWidget | None = None) -> None:
+        super().__init__("Automatic tagging", parent)
+        self.setObjectName("tagging-preferences")
+        self.initial = threshold
+        self.default = default
+        form = QFormLayout(self)
+        row = QHBoxLayout()
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(5, _STEPS)
+        self.slider.setPageStep(5)
+        self.spin = QDoubleSpinBox()
+        self.spin.setObjectName("tagging-threshold")
+        self.spin.setRange(0.05, 1.0)
+        self.spin.setSingleStep(0.05)
+        self.spin.setDecimals(2)
+        self.reset = QPushButton("Default")
+        self.reset.setToolTip(f"Back to {default:.2f}")
+        self.reset.clicked.connect(lambda: self.set_threshold(self.default))
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.spin)
+        row.addWidget(self.reset)
+        form.addRow("Threshold", row)
+        note = QLabel(
+            "Suggestions scoring at least this are applied and marked “auto”; the others wait "
+            "in the details pane for one click. Lower means more automatic tags, and more "
+            "mistakes to remove."
+        )
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #4b5563;")
+        form.addRow("", note)
+        self.apply_now = QCheckBox("Tag the papers already in the library again")
+        self.apply_now.setToolTip("Otherwise the new threshold applies to papers imported or "
+                                  "re-tagged from now on. Tags you added, confirmed or "
+                                  "removed stay as they are.")
+        form.addRow("", self.apply_now)
+        self.slider.valueChanged.connect(lambda v: self.spin.setValue(v / _STEPS))
+        self.spin.valueChanged.connect(self._spin_changed)
+        self.set_threshold(threshold)
+
+    def _spin_changed(self, value: float) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(round(value * _STEPS))
+        self.slider.blockSignals(False)
+        self.reset.setEnabled(abs(value - self.default) > 1e-9)
+        self.apply_now.setChecked(abs(value - self.initial) > 1e-9)
+
+    def set_threshold(self, value: float) -> None:
+        self.spin.setValue(value)
+        self._spin_changed(self.spin.value())
+
+    def threshold(self) -> float:
+        return round(self.spin.value(), 2)
+
+    def changed(self) -> bool:
+        return abs(self.threshold() - round(self.initial, 2)) > 1e-9

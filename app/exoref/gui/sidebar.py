@@ -1,5 +1,11 @@
 """The sidebar: the library's views and its tags, grouped by kind, each with its count.
 
+Indications, MSC sources and study types come from the vocabulary's tree
+(:meth:`exoref.services.tagging.TaggingService.tree`): each node counts the papers under it,
+narrower tags included, and nodes without papers are left out so a library of knee
+osteoarthritis papers does not scroll past sixty empty indications.  Free tags follow as
+before.
+
 A small model (a few dozen items), so a ``QStandardItemModel`` is the right tool.  Files and
 papers dropped onto a tag are imported and tagged, or tagged; papers dropped onto the Trash are
 moved there.
@@ -49,8 +55,11 @@ from exoref.gui.table import ids_from_mime
 from exoref.services.views import View, ViewKind
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from PySide6.QtCore import QMimeData
 
+    from exoref.services.tagging import TreeNode
     from exoref.services.views import SidebarCounts
 
 log = logging.getLogger("exoref.gui.sidebar")
@@ -66,6 +75,8 @@ FIXED_VIEWS: tuple[tuple[ViewKind, str, str], ...] = (
     (ViewKind.ATTENTION, "Needs attention", "attention"),
     (ViewKind.TRASH, "Trash", "trash"),
 )
+#: Tag kinds the vocabulary tree provides (with counts that include narrower tags).
+TREE_KINDS = frozenset({TagKind.INDICATION, TagKind.MSC_SOURCE, TagKind.STUDY_TYPE})
 TAG_GROUPS: tuple[tuple[TagKind, str, str], ...] = (
     (TagKind.INDICATION, "Indications", "indication"),
     (TagKind.MSC_SOURCE, "MSC source", "source"),
@@ -173,7 +184,8 @@ class Sidebar(QTreeView):
         self.items = QStandardItemModel(self)
         self.setModel(self.items)
         self.setHeaderHidden(True)
-        self.setRootIsDecorated(False)
+        # Top-level indications (musculoskeletal, liver disease, ...) fold away.
+        self.setRootIsDecorated(True)
         self.setIndentation(14)
         self.setUniformRowHeights(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -192,14 +204,24 @@ class Sidebar(QTreeView):
         self.drop_target: QPersistentModelIndex | None = None
         self._restoring = False
         self._counts: SidebarCounts | None = None
+        self._tree: list[TreeNode] | None = None
+        #: tags the user folded away (kind, name key): they stay folded across refreshes
+        self._collapsed: set[tuple[str, str]] = set()
         self.selectionModel().currentChanged.connect(self._current_changed)
+        self.collapsed.connect(lambda index: self._remember_fold(index, folded=True))
+        self.expanded.connect(lambda index: self._remember_fold(index, folded=False))
 
     # -- content -----------------------------------------------------------------------------
 
-    def set_counts(self, counts: SidebarCounts) -> None:
-        """Show ``counts``; keeps the selected view (or My Library if it went away)."""
+    def set_counts(
+        self, counts: SidebarCounts, tree: Sequence[TreeNode] | None = None
+    ) -> None:
+        """Show ``counts`` and, when given, the vocabulary ``tree`` for indications, sources and
+        study types; keeps the selected view (or My Library if it went away)."""
         current = self.current_view()
         self._counts = counts
+        self._tree = list(tree) if tree is not None else None
+        scrolled = self.verticalScrollBar().value()
         self._restoring = True
         try:
             self.items.clear()
@@ -210,19 +232,81 @@ class Sidebar(QTreeView):
             by_kind: dict[TagKind, list[tuple[str, str | None, int]]] = {}
             for name, kind, parent, count in counts.tags:
                 by_kind.setdefault(kind, []).append((name, parent, count))
+            nodes_by_kind: dict[TagKind, list[TreeNode]] = {}
+            for node in self._tree or ():
+                nodes_by_kind.setdefault(node.kind, []).append(node)
             for kind, label, icon_name in TAG_GROUPS:
+                if self._tree is not None and kind in TREE_KINDS:
+                    nodes = [n for n in nodes_by_kind.get(kind, [])
+                             if _shown(n, current)]
+                    if not nodes:
+                        continue
+                    root.appendRow(self._header(label))
+                    self._add_nodes(root, nodes, icon_name, current)
+                    continue
                 tags = by_kind.get(kind)
                 if not tags:
                     continue
-                header = QStandardItem(label)
-                header.setData(True, HEADER_ROLE)
-                header.setFlags(Qt.ItemFlag.ItemIsEnabled)
-                root.appendRow(header)
+                root.appendRow(self._header(label))
                 self._add_tags(root, kind, tags, icon_name)
-            self.expandAll()
+            self._apply_folds()
             self.select_view(current if current is not None else View())
+            self.verticalScrollBar().setValue(scrolled)  # new counts, same place
         finally:
             self._restoring = False
+
+    @staticmethod
+    def _header(label: str) -> QStandardItem:
+        header = QStandardItem(label)
+        header.setData(True, HEADER_ROLE)
+        header.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        return header
+
+    def _add_nodes(
+        self,
+        parent: QStandardItem,
+        nodes: Sequence[TreeNode],
+        icon_name: str,
+        current: View | None,
+    ) -> None:
+        """Vocabulary nodes with papers under them (and the selected one), narrower ones
+        nested."""
+        for node in nodes:
+            if not _shown(node, current):
+                continue
+            item = self._item(node.label, View(ViewKind.TAG, node.label, node.kind), node.count,
+                              icon_name)
+            if node.children and node.count:
+                item.setToolTip(f"{node.label}: {_papers(node.count)}, narrower "
+                                f"{KIND_WORDS.get(node.kind, 'tags')} included")
+            parent.appendRow(item)
+            self._add_nodes(item, node.children, icon_name, current)
+
+    def _remember_fold(self, index: QModelIndex, *, folded: bool) -> None:
+        if self._restoring:
+            return
+        key = _fold_key(index.data(VIEW_ROLE))
+        if key is None:
+            return
+        if folded:
+            self._collapsed.add(key)
+        else:
+            self._collapsed.discard(key)
+
+    def _apply_folds(self) -> None:
+        """Everything unfolded, except what the user folded (and never the selected tag's
+        parents)."""
+        self.expandAll()
+
+        def walk(parent: QModelIndex) -> None:
+            for row in range(self.items.rowCount(parent)):
+                index = self.items.index(row, 0, parent)
+                if _fold_key(index.data(VIEW_ROLE)) in self._collapsed:
+                    self.collapse(index)
+                walk(index)
+
+        if self._collapsed:
+            walk(QModelIndex())
 
     def _add_tags(
         self,
@@ -258,7 +342,7 @@ class Sidebar(QTreeView):
         item = QStandardItem(icon(icon_name), label)
         item.setData(view, VIEW_ROLE)
         item.setData(count, COUNT_ROLE)
-        item.setToolTip(f"{label}: {count} paper{'s' if count != 1 else ''}")
+        item.setToolTip(f"{label}: {_papers(count)}")
         item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                       | Qt.ItemFlag.ItemIsDropEnabled)
         return item
@@ -268,6 +352,17 @@ class Sidebar(QTreeView):
         if self._counts is None:
             return []
         return [Tag(name, kind) for name, kind, _parent, _count in self._counts.tags]
+
+    def set_tree(self, tree: Sequence[TreeNode]) -> None:
+        """New counts for the vocabulary tree (the other counts stay)."""
+        if self._counts is not None:
+            self.set_counts(self._counts, tree)
+        else:
+            self._tree = list(tree)
+
+    def tree(self) -> list[TreeNode] | None:
+        """The vocabulary tree last shown (every node, with or without papers)."""
+        return self._tree
 
     def count_of(self, view: View) -> int | None:
         index = self.index_of(view)
@@ -301,6 +396,10 @@ class Sidebar(QTreeView):
         if index is None:
             index = self.index_of(View())
         if index is not None:
+            parent = index.parent()
+            while parent.isValid():  # a folded parent opens to show what is selected
+                self.expand(parent)
+                parent = parent.parent()
             self.setCurrentIndex(index)
         return found
 
@@ -387,6 +486,35 @@ class Sidebar(QTreeView):
         if target != self.drop_target:
             self.drop_target = target
             self.viewport().update()
+
+
+KIND_WORDS = {
+    TagKind.INDICATION: "indications",
+    TagKind.MSC_SOURCE: "sources",
+    TagKind.STUDY_TYPE: "study types",
+}
+
+
+def _papers(count: int) -> str:
+    return f"{count} paper{'s' if count != 1 else ''}"
+
+
+def _shown(node: TreeNode, current: View | None) -> bool:
+    """A node is listed when papers are under it, or when it is (or holds) the selected
+    view."""
+    if node.count:
+        return True
+    if current is None or current.kind is not ViewKind.TAG:
+        return False
+    if _same_view(current, View(ViewKind.TAG, node.label, node.kind)):
+        return True
+    return any(_shown(child, current) for child in node.children)
+
+
+def _fold_key(view: object) -> tuple[str, str] | None:
+    if not isinstance(view, View) or view.kind is not ViewKind.TAG or not view.tag:
+        return None
+    return (view.tag_kind.value if view.tag_kind else "", view.tag.casefold())
 
 
 def _same_view(a: View, b: View) -> bool:

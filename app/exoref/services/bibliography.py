@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import io
 import itertools
 import logging
@@ -103,6 +104,10 @@ Item = ParsedEntry | Problem
 
 class _ReadError(Exception):
     """The file (or the rest of it) cannot be read; the message says why."""
+
+
+class _ReaderDiedError(_ReadError):
+    """The reading process ended without a word (killed, or it could not start)."""
 
 
 class _StoppedError(Exception):
@@ -201,6 +206,7 @@ class BibliographyService:
         entry with files or the commit limits; the index where it stopped."""
         pending: list[tuple[int, ImportResult]] = []
         index = start
+        storing: ParsedEntry | None = None
         try:
             with job.writer.transaction() as tx:
                 deadline = time.monotonic() + COMMIT_SECONDS
@@ -212,13 +218,19 @@ class BibliographyService:
                     elif item.files:
                         break
                     else:
+                        storing = item
                         pending.append((item.line, self._store_plain(tx, item, job)))
+                        storing = None
                         stored += 1
                     index += 1
                     if stored >= COMMIT_ENTRIES or time.monotonic() >= deadline:
                         break
         except (TransactionLostError, ExorefError) as exc:
             reason = self._lost_reason(exc)
+            if storing is not None:  # the entry whose writes lost the transaction
+                pending.append((storing.line, ImportResult(
+                    f"{job.file_name}:{storing.line}", "failed", title=storing.reference.title,
+                    reason=f"{job.where_word} {storing.line}: {reason}")))
             lost = {r.id for _line, r in pending if r.status == "added"}
             for line, result in pending:
                 if result.status == "added" or (result.status == "duplicate"
@@ -627,7 +639,8 @@ def _open_reader(source: Path) -> Iterator[_Reader]:
     if big:
         try:
             reader = _ApartReader(source)
-        except (OSError, ValueError, EOFError) as exc:
+        except (OSError, ValueError, _ReaderDiedError) as exc:
+            # e.g. a frozen build without a fork server: slower here, but the same result
             log.warning("cannot read %s in a separate process (%s); reading it here",
                         source, exc)
     if reader is None:
@@ -696,12 +709,15 @@ class _ApartReader(_Reader):
 
     def chunks(self) -> Iterator[list[Item]]:
         while True:
-            kind, payload = self._receive()
+            with _paused_gc():
+                kind, payload = self._receive()
+                if kind == "items":
+                    # authors and tags repeat: equal (frozen) objects are made once a chunk
+                    people: dict[tuple[str, str], Author] = {}
+                    labels: dict[tuple[str, str], Tag] = {}
+                    chunk = [_decode(raw, people, labels) for raw in payload]
             if kind == "items":
-                # authors and tags repeat: equal (frozen) objects are made once per chunk
-                people: dict[tuple[str, str], Author] = {}
-                labels: dict[tuple[str, str], Tag] = {}
-                yield [_decode(raw, people, labels) for raw in payload]
+                yield chunk
             elif kind == "end":
                 self._done = True
                 return
@@ -713,7 +729,7 @@ class _ApartReader(_Reader):
             data = self._conn.recv_bytes()
         except (EOFError, OSError) as exc:
             self._process.join(timeout=1)
-            raise _ReadError(
+            raise _ReaderDiedError(
                 "the process reading it stopped unexpectedly (exit code "
                 f"{self._process.exitcode}); the entries reported so far are stored"
             ) from exc
@@ -733,6 +749,20 @@ class _ApartReader(_Reader):
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
+
+
+@contextlib.contextmanager
+def _paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a chunk is unpickled: it makes thousands of small
+    acyclic objects, and the collector would walk them all again and again (unpickling took
+    six times as long)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _read_apart(path: str, conn: Connection) -> None:

@@ -23,8 +23,8 @@ Transactions and what a crash can lose
   always searchable.  They are not written inside the per-entry savepoints because FTS5 writes
   its pending index data to disk at every savepoint, which would double the import time.
 * An error that ends the whole transaction (SQLite rolls back on a full disk or an I/O
-  error) surfaces as :class:`TransactionLostError`: none of the transaction's entries is
-  stored.
+  error), or one while the index rows are written, surfaces as
+  :class:`TransactionLostError`: none of the transaction's entries is stored.
 
 Nothing is cached across transactions: every transaction holds the write lock from its first
 statement (``BEGIN IMMEDIATE``), so what it reads is the truth until it commits, whatever other
@@ -76,7 +76,10 @@ class BulkWriter:
                 self._statements = _Statements(connection.dialect)
             tx = BulkTransaction(session, self._statements)
             yield tx
-            tx.finish()
+            try:
+                tx.finish()
+            except sqlite3.Error as exc:
+                raise TransactionLostError(str(exc)) from exc
 
 
 class BulkTransaction:

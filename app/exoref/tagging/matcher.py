@@ -294,7 +294,7 @@ def _abbreviation_payloads(abbr: str, layer: int, target: str,
     words = phrase_tokens(abbr)
     if words:
         out.append((words, payload))
-        out.append((words[:-1] + (words[-1] + "s",), payload))
+        out.append(((*words[:-1], words[-1] + "s"), payload))
     return out
 
 

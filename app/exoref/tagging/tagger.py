@@ -26,6 +26,7 @@ How a suggestion's score comes about (all in :class:`Tagger`):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing
 import re
@@ -175,7 +176,8 @@ _HEAD_ROLES = frozenset({"title", "abstract", "keywords", "lead"})
 _PRIMARY_TYPES = ("in-vitro", "animal", "clinical-trial")
 _ABBR_DEF = re.compile(r"\s{0,3}\(\s?([A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+){0,3})\s?[),;]")
 _ROMAN = re.compile(r"[IVX]+s?")
-_LEAD_END = re.compile(r"(?im)^[ \t]*(?:\d{1,2}\.?[ \t]*)?(?:introduction|background)[ \t]*:?[ \t]*$")
+_LEAD_END = re.compile(
+    r"(?im)^[ \t]*(?:\d{1,2}\.?[ \t]*)?(?:introduction|background)[ \t]*:?[ \t]*$")
 #: "... and neurological disease": the end of a list of diseases sharing one head noun.
 _COORD_HEAD = re.compile(
     r"\b(?:and|or)\s+([a-z][a-z\-]+)\s+(diseases?|disorders?|injur(?:y|ies)|damage|failure|"
@@ -202,7 +204,7 @@ class _Segment:
     norm: NormText
     matches: list[mt.Match]
     sentences: list[int] | None = None
-    flags: dict[int, tuple[bool, bool]] = field(default_factory=dict)
+    flags: dict[int, tuple[bool, bool]] = dataclasses.field(default_factory=dict)
 
     def sentence_of(self, start: int, end: int) -> tuple[int, int]:
         if self.sentences is not None:
@@ -618,7 +620,7 @@ class Tagger:
                     strength *= 0.5
                 tally.by_role[role] = tally.by_role.get(role, 0.0) + strength
                 tally.mentions.append(_Mention(strength, seg, m.start, m.end))
-        for cid, tally in tallies.items():
+        for _cid, tally in tallies.items():
             for role, value in tally.by_role.items():
                 cap = _ROLE_CAP[role]
                 if role == "body" and not has_head:

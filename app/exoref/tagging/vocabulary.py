@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from exoref.errors import ExorefError, NotFoundError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+    from pathlib import Path
 
 __all__ = [
     "GROUPS",
@@ -150,7 +153,7 @@ class Vocabulary:
         *,
         version: int,
         concepts: Sequence[Concept],
-        groups: Sequence[Group] = tuple(Group(g, g) for g in GROUPS),
+        groups: Sequence[Group] = (),
         focus: FocusTerms | None = None,
         context: ContextCues | None = None,
         stop_phrases: Sequence[str] = (),
@@ -159,7 +162,7 @@ class Vocabulary:
         warnings: Sequence[MergeWarning] = (),
     ) -> None:
         self.version = version
-        self.groups = tuple(groups)
+        self.groups = tuple(groups) or tuple(Group(g, g) for g in GROUPS)
         self.focus = focus or FocusTerms()
         self.context = context or ContextCues()
         self.stop_phrases = tuple(stop_phrases)
@@ -627,7 +630,8 @@ def merge(base: Vocabulary, user: UserAdditions) -> MergeResult:
             id=c.id, group=c.group, label=c.label, parent=c.parent, synonyms=syn,
             abbreviations=abbr, abbreviation_context=c.abbreviation_context, mesh=c.mesh,
             mesh_terms=c.mesh_terms, publication_types=c.publication_types, cues=c.cues,
-            cue_weight=c.cue_weight, cell_prefixes=c.cell_prefixes, registries=c.registries, origin=c.origin,
+            cue_weight=c.cue_weight, cell_prefixes=c.cell_prefixes, registries=c.registries,
+            origin=c.origin,
         )
     ordered = _ordered(list(concepts.values()), base)
     result = base.with_concepts(ordered, warnings)
