@@ -237,8 +237,9 @@ class LibraryState:
             found.append(f"metadata index {len(self.meta_index)} rows for {len(self.papers)} "
                          f"papers (extra {sorted(self.meta_index - set(self.papers))[:5]}, "
                          f"missing {sorted(set(self.papers) - self.meta_index)[:5]})")
-        if not self.body_index <= set(self.papers):
-            found.append(f"body index holds deleted papers {sorted(self.body_index - set(self.papers))[:5]}")
+        stale = sorted(self.body_index - set(self.papers))
+        if stale:
+            found.append(f"body index holds deleted papers {stale[:5]}")
         if not allow_orphans:
             found.extend(f"orphan file: {o}" for o in sorted(self.orphans))
         if verify_hashes:

@@ -22,7 +22,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -32,6 +31,7 @@ from tests.stress import kill_group, read_library, run_exoref, sha256_file, star
 
 if TYPE_CHECKING:
     import subprocess
+    from pathlib import Path
 
 pytestmark = [
     pytest.mark.slow,
@@ -129,6 +129,15 @@ def _check_after_kill(lib: Path, corpus: Corpus) -> tuple[int, int, set[str]]:
     return len(state.papers), len(state.attachments), state.orphans
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Inode and modification time: tells a file from a new one under the same name."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
 def _kill_plan(rng: random.Random) -> list[tuple[str, float, int]]:
     """``(kind, delay, target)``: kill ``delay`` s after start (``startup``) or ``delay`` s
     after the ``target``-th result line (``import``)."""
@@ -145,7 +154,7 @@ def test_import_survives_20_kills_and_the_rerun_completes_the_set(
     lib = tmp_path / "lib"
     rng = random.Random(SEED)
     records: list[KillRecord] = []
-    left_for_recovery: set[str] = set()
+    left_for_recovery: dict[str, tuple[int, int] | None] = {}
     started = time.monotonic()
     for number, (kind, delay, target) in enumerate(_kill_plan(rng)):
         process = start_exoref("import", str(corpus300.folder), "--library", str(lib),
@@ -169,11 +178,11 @@ def test_import_survives_20_kills_and_the_rerun_completes_the_set(
 
         if left_for_recovery and reported > 0:
             # This run got past its start-up recovery: the orphans left by the previous kill
-            # are gone (or the same name now holds a committed copy).
-            attached = read_library(lib).attachments
-            stale = {o for o in left_for_recovery if (lib / o).exists() and o not in attached}
+            # are gone.  (The same name may hold a new copy: the paper was imported again.)
+            stale = {o for o, identity in left_for_recovery.items()
+                     if identity is not None and _identity(lib / o) == identity}
             assert not stale, f"start-up recovery left {stale}"
-            left_for_recovery = set()
+            left_for_recovery = {}
 
         papers, files, orphans = _check_after_kill(lib, corpus300)
         repaired_by = ""
@@ -186,7 +195,7 @@ def test_import_survives_20_kills_and_the_rerun_completes_the_set(
             assert not after.problems(lib, verify_hashes=False)
             repaired_by = "check --repair"
         elif orphans:
-            left_for_recovery |= orphans
+            left_for_recovery |= {o: _identity(lib / o) for o in orphans}
             repaired_by = "next import"
         records.append(KillRecord(f"{moment} ({elapsed:.1f}s)", reported, papers, files,
                                   len(orphans), repaired_by))

@@ -83,7 +83,8 @@ _BIB_TOKENS = st.sampled_from([
 bib_like = st.lists(st.one_of(_BIB_TOKENS, st.text(max_size=5)), max_size=60).map("".join)
 one_line = st.text(printable, max_size=40).map(stored)
 paragraphs = st.lists(st.text(printable, max_size=40), max_size=3).map(stored_paragraphs)
-name_part = st.text(printable, max_size=15).map(lambda s: unicodedata.normalize("NFC", " ".join(s.split())))
+name_part = st.text(printable, max_size=15).map(
+    lambda s: unicodedata.normalize("NFC", " ".join(s.split())))
 
 
 # -- the reader ------------------------------------------------------------------------------------
@@ -93,7 +94,8 @@ def _check_parsed(text: str) -> None:
     parsed = parse_bibtex(text)
     for problem in parsed.problems:
         assert problem.line >= 0
-        assert problem.reason and "\n" not in problem.reason
+        assert problem.reason
+        assert "\n" not in problem.reason
     for entry in parsed.entries:
         assert isinstance(entry.reference, Reference)
         assert entry.line >= 1
@@ -138,9 +140,12 @@ def test_file_reader_raises_only_unreadable_file_error(
     try:
         parsed = read_bibliography(path)
     except UnreadableFileError as exc:
-        assert exc.user_message
-        return
-    assert all(problem.reason for problem in parsed.problems)
+        refusal: UnreadableFileError | None = exc
+    else:
+        refusal = None
+        assert all(problem.reason for problem in parsed.problems)
+    if refusal is not None:
+        assert refusal.user_message
 
 
 @pytest.mark.xfail(
@@ -257,8 +262,14 @@ def test_any_query_through_the_real_search_gives_results_or_a_syntax_error(
     try:
         results = SearchService(search_library).search(query, fulltext=fulltext, limit=20)
     except QuerySyntaxError as exc:
-        assert exc.user_message and "\n" not in exc.user_message
-        assert exc.position is not None and 0 <= exc.position <= len(query)
+        error: QuerySyntaxError | None = exc
+    else:
+        error = None
+    if error is not None:
+        assert error.user_message
+        assert "\n" not in error.user_message
+        assert error.position is not None
+        assert 0 <= error.position <= len(query)
         return
     assert len(results) <= 3
     try:

@@ -138,7 +138,8 @@ def test_each_hostile_pdf_is_read_or_refused_within_the_limits(hostile_set: Host
             verdicts[kind] = outcome.error or ""
         reason = verdicts[kind]
         assert reason, kind
-        assert "\n" not in reason and "Traceback" not in reason, (kind, reason)
+        assert "\n" not in reason, (kind, reason)
+        assert "Traceback" not in reason, (kind, reason)
     for kind, word in MUST_FAIL.items():
         if kind.startswith("corpus:") and kind not in verdicts:
             continue  # ../shared/corpus absent
@@ -192,7 +193,9 @@ def test_a_hostile_batch_imports_what_it_can_and_nothing_escapes(
         assert result["status"] in ("added", "duplicate", "failed"), result
         if result["status"] == "failed":
             reason = str(result["reason"])
-            assert reason and "\n" not in reason and "Traceback" not in reason, result
+            assert reason, result
+            assert "\n" not in reason, result
+            assert "Traceback" not in reason, result
 
     # PDFs: one result each, named by its path; the ones that must be refused are
     for path, kind in hostile_set.pdfs.items():
@@ -348,9 +351,33 @@ def test_a_hostile_bib_alone_never_raises(tmp_path: Path) -> None:
         slowest = max(slowest, time.monotonic() - started)
         assert parsed.entries, kind
         for problem in parsed.problems:
-            assert problem.line > 0 and problem.reason, (kind, problem)
+            assert problem.line > 0, (kind, problem)
+            assert problem.reason, (kind, problem)
     assert slowest < 10
     print(f"\n[hostile .bib] {len(made)} files read, slowest {slowest:.2f}s")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="tagging/tagger.py _drop_citations() calls rfind from the start of the text for "
+           "every match: quadratic in a field's length; the 10 MB abstract keeps the writer "
+           "busy ~40 s (no time limit applies to it)",
+)
+def test_each_hostile_bib_imports_within_the_time_limit(tmp_path: Path) -> None:
+    from exoref.services.importer import ImportService
+    from exoref.services.library import Library
+
+    made = hostile.write_hostile_bibs(tmp_path / "bib", tmp_path / SENTINEL_NAME)
+    seconds: dict[str, float] = {}
+    with Library.open(tmp_path / "lib") as library:
+        service = ImportService(library, processes=1)
+        for path, kind in made.items():
+            started = time.monotonic()
+            results = service.import_paths([path])
+            seconds[kind] = time.monotonic() - started
+            assert any(r.status == "added" for r in results), kind
+    print(f"\n[hostile .bib import] {', '.join(f'{k}: {v:.1f}s' for k, v in seconds.items())}")
+    assert max(seconds.values()) < DEFAULT_TIMEOUT, seconds
 
 
 def test_the_javascript_article_imports_and_runs_nothing(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import compress
 from typing import TYPE_CHECKING
 
 from exoref.tagging.text import phrase_tokens
@@ -49,6 +49,7 @@ BIOMARKER = "biomarker"
 EPIDEMIOLOGY = "epidemiology"
 CELL_THERAPY = "cell_therapy"
 NON_MSC = "non_msc"
+NON_MSC_CELLS = "non_msc_cells"
 THERAPY = "therapy"
 PRIMARY = "primary"
 
@@ -58,6 +59,10 @@ _COMMON = frozenset({"a", "an", "the", "in", "at", "on", "of", "for", "to", "by"
                      "that", "these", "we", "our", "it", "its", "p", "h", "5", "6", "no", "not",
                      "all", "one", "two", "after", "before", "than", "there", "has", "have",
                      "had", "can", "may", "which", "but", "both", "each", "i", "s", "t", "c"})
+
+#: The common first words whose body phrases are still looked for ("in vivo", "6-OHDA"); the
+#: other phrases that start with a common word are abstract-only.
+_LITERAL_FIRST = frozenset({"in", "5", "6"})
 
 #: Words that may sit inside a phrase without breaking it ("MSCs from *human* bone marrow").
 _SKIPPABLE = frozenset({"human", "rat", "mouse", "murine", "porcine", "canine", "equine",
@@ -75,7 +80,7 @@ _SPELLINGS = (
     ("fiber", "fibre"), ("center", "centre"), ("celiac", "coeliac"), ("hemodynam", "haemodynam"),
     ("hemoglobin", "haemoglobin"), ("aging", "ageing"), ("remodeling", "remodelling"),
     ("modeling", "modelling"), ("labeled", "labelled"), ("sulfate", "sulphate"),
-    ("sulfur", "sulphur"), ("randomiz", "randomis"), ("fulminant", "fulminant"),
+    ("sulfur", "sulphur"), ("randomiz", "randomis"),
     ("color", "colour"), ("favor", "favour"), ("tumorigen", "tumourigen"),
     ("cecal", "caecal"), ("cecum", "caecum"), ("anesthe", "anaesthe"), ("diarrhea", "diarrhoea"),
     ("hemolys", "haemolys"), ("homeosta", "homoeosta"), ("leukocyt", "leucocyt"),
@@ -129,11 +134,14 @@ class Match:
 
 
 class _Node:
-    __slots__ = ("next", "payloads")
+    __slots__ = ("body", "next", "payloads", "targets")
 
     def __init__(self) -> None:
         self.payloads: list[Payload] = []
         self.next: dict[str, _Node] = {}
+        #: The payloads a body needs, and their targets (set by ``finish``).
+        self.body: list[Payload] = []
+        self.targets: tuple[str, ...] = ()
 
 
 @dataclass
@@ -167,7 +175,7 @@ class CompiledVocabulary:
             if body:
                 joins = {" ".join(words)}
                 if len(words) == 2:
-                    joins |= {"-".join(words), "/".join(words)}
+                    joins.add("-".join(words))
                 for literal in joins:
                     found.setdefault(literal, []).extend(
                         p for p in body if p not in found.get(literal, []))
@@ -176,10 +184,16 @@ class CompiledVocabulary:
 
         self.body_first = frozenset(w for w, node in self.root.next.items()
                                     if w not in _COMMON and needed(node))
-        for word in sorted(_COMMON):
-            node = self.root.next.get(word)
-            if node is not None:
-                literals(node, [word])
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            node.body = [p for p in node.payloads if _in_body(p)]
+            node.targets = tuple(dict.fromkeys(p.target for p in node.body if p.kind != STOP))
+            stack.extend(node.next.values())
+        for word in sorted(_LITERAL_FIRST):
+            start = self.root.next.get(word)
+            if start is not None:
+                literals(start, [word])
         # The scan takes a plural "s" after any literal, so "in vitros" need not be looked for.
         self.body_literals = [(lit, payloads) for lit, payloads in sorted(found.items())
                               if not (lit.endswith("s") and lit[:-1] in found)]
@@ -359,11 +373,17 @@ def compile_vocabulary(vocabulary: Vocabulary) -> CompiledVocabulary:
         _add_concept(cv, concept, focus.msc_heads, focus.weak_msc_terms)
     _add_phrases(cv, vocabulary.stop_phrases, Payload(CONCEPT, STOP, ""))
     for cls, phrases in ((VESICLE, focus.vesicle_terms), (MSC, focus.msc_terms),
-                         (WEAK_MSC, focus.weak_msc_terms), (BIOMARKER, focus.biomarker_cues),
+                         (WEAK_MSC, focus.weak_msc_terms),
+                         (NON_MSC_CELLS, focus.non_msc_cells)):
+        _add_phrases(cv, phrases, Payload(FOCUS, SYN, cls))
+    non_msc = tuple(f"{source} {word}" for source in focus.non_msc_sources
+                    for word in focus.non_msc_vesicle_words)
+    # Cues live in their own layer, so "tumour-derived exosomes" still counts as vesicles.
+    for cls, phrases in ((BIOMARKER, focus.biomarker_cues),
                          (EPIDEMIOLOGY, focus.epidemiology_cues),
                          (CELL_THERAPY, focus.cell_therapy_cues),
-                         (NON_MSC, focus.non_msc_sources), (THERAPY, focus.therapy_cues)):
-        _add_phrases(cv, phrases, Payload(FOCUS, SYN, cls))
+                         (NON_MSC, non_msc), (THERAPY, focus.therapy_cues)):
+        _add_phrases(cv, phrases, Payload(CUE, SYN, cls))
     for abbr in focus.vesicle_abbreviations:
         ctx = focus.vesicle_abbreviation_context.get(abbr)
         for words, payload in _abbreviation_payloads(abbr, FOCUS, VESICLE, ctx):
@@ -383,9 +403,13 @@ def compile_vocabulary(vocabulary: Vocabulary) -> CompiledVocabulary:
 
 
 def _in_body(payload: Payload) -> bool:
-    """Whether a phrase is looked for in the body (the rest only in title and abstract)."""
+    """Whether a phrase is looked for in the body (the rest only in title and abstract).
+
+    Study-type cues ("cell culture", "tail vein") are left out: a body is full of them in
+    every kind of paper, and its share of a study type is capped anyway.
+    """
     if payload.layer == CONCEPT:
-        return True
+        return payload.kind != HINT
     return payload.layer == FOCUS and payload.target in (VESICLE, MSC, WEAK_MSC)
 
 
@@ -395,7 +419,6 @@ def _in_body(payload: Payload) -> bool:
 
 _SEP_OK = frozenset(" \t\r\n-/'")
 _SEP_ONE = frozenset(" \t\r\n-/'.")
-_BODY_FOCUS = frozenset({VESICLE, MSC, WEAK_MSC})
 
 
 def scan(norm: NormText, cv: CompiledVocabulary, *, body: bool = False,
@@ -410,29 +433,25 @@ def scan(norm: NormText, cv: CompiledVocabulary, *, body: bool = False,
     first = cv.root.next
     n = len(parts)
     if body:
-        keys = cv.body_first
-        starts = [i for i, w in enumerate(parts) if w in keys]
-        if len(starts) > per_word * 4:
-            seen: dict[str, int] = {}
-            capped = []
-            for i in starts:
-                c = seen.get(parts[i], 0)
-                if c < per_word:
-                    seen[parts[i]] = c + 1
-                    capped.append(i)
-            starts = capped
+        starts = list(compress(range(n), map(cv.body_first.__contains__, parts)))
     else:
-        starts = [i for i, w in enumerate(parts) if w in first]
+        starts = list(compress(range(n), map(first.__contains__, parts)))
     lower = norm.lower
     cased = norm.cased
     found: list[Match] = _literals(norm, cv, per_word) if body else []
     if not starts:
         return found
-    ends: list[int] | None = None
+    # In a body, each concept or focus class is recorded at most ``per_word`` times.
+    quota: dict[str, int] | None = {} if body else None
     skippable = _SKIPPABLE
+    pos = 0
+    prev = 0
     for i in starts:
         word = parts[i]
         node = first[word]
+        if quota is not None and not node.next and node.targets and all(
+                quota.get(t, 0) == _FULL for t in node.targets):
+            continue
         if not node.payloads:
             # Only longer phrases start here: look at the next word before anything else.
             k = i + 1
@@ -440,13 +459,13 @@ def scan(norm: NormText, cv: CompiledVocabulary, *, body: bool = False,
                 k += 1
             if k >= n or (parts[k] not in node.next and parts[k] not in skippable):
                 continue
-        if ends is None:
-            ends = list(accumulate(map(len, parts)))
-        pos = ends[i] - len(word) + i
+        # Offset of word i: the lengths before it plus one separator per earlier word.
+        pos += sum(map(len, parts[prev:i])) + (i - prev)
+        prev = i
         end = pos + len(word)
-        best: dict[int, list[Match]] = {}
-        if node.payloads:
-            _record(node, i, i, pos, end, cased, body, best)
+        hits: list[tuple[_Node, int, int]] = []
+        if node.payloads if quota is None else node.body:
+            hits.append((node, i, end))
         j = i
         while node.next:
             k = j + 1
@@ -480,12 +499,15 @@ def scan(norm: NormText, cv: CompiledVocabulary, *, body: bool = False,
             node = child
             j = k
             end = start_k + len(nxt)
-            if node.payloads:
-                _record(node, i, j, pos, end, cased, body, best)
-        if best:
-            for kept in best.values():
-                found.extend(kept)
+            if node.payloads if quota is None else node.body:
+                hits.append((node, j, end))
+        if hits:
+            _emit(hits, i, pos, cased, quota, per_word, found)
     return found
+
+
+#: Quota value of a target that has been recorded often enough.
+_FULL = 1 << 30
 
 
 def _literals(norm: NormText, cv: CompiledVocabulary, per_word: int) -> list[Match]:
@@ -525,27 +547,41 @@ def _separator_ok(lower: str, start: int, end: int) -> bool:
 _DROP = str.maketrans("", "", "".join(chr(i) for i in range(128) if not chr(i).isalnum()))
 
 
-def _record(node: _Node, i: int, j: int, start: int, end: int, cased: str, body: bool,
-            best: dict[int, list[Match]]) -> None:
-    """Keep, per layer, the longest phrases found from word ``i`` (all of equal length)."""
-    for payload in node.payloads:
-        if body and not (payload.layer == CONCEPT or payload.target in _BODY_FOCUS):
-            continue
-        if payload.case is not None:
-            if not payload.case.accepts(cased[start:end].translate(_DROP)):
+def _emit(hits: list[tuple[_Node, int, int]], i: int, start: int, cased: str,
+          quota: dict[str, int] | None, per_word: int, found: list[Match]) -> None:
+    """Keep, per layer, the longest phrases found from word ``i`` (all of equal length).
+
+    ``hits`` are the trie nodes with phrases reached from word ``i``, shortest first, with
+    their last word and end offset.  ``quota`` (in a body) counts what was kept per target;
+    a target kept ``per_word`` times is skipped from then on.
+    """
+    best: dict[int, list[Match]] = {}
+    for node, j, end in hits:
+        for payload in node.payloads if quota is None else node.body:
+            if quota is not None and quota.get(payload.target, 0) == _FULL and \
+                    payload.kind != STOP:
                 continue
-            if payload.short and _in_compound(cased, start, end):
+            if payload.case is not None:
+                if not payload.case.accepts(cased[start:end].translate(_DROP)):
+                    continue
+                if payload.short and _in_compound(cased, start, end):
+                    continue
+            match = Match(payload, i, j, start, end)
+            current = best.get(payload.layer)
+            if current is None or current[0].end < end:
+                best[payload.layer] = [match]
+            elif current[0].payload.kind == STOP:
                 continue
-        match = Match(payload, i, j, start, end)
-        current = best.get(payload.layer)
-        if current is None or current[0].end < end:
-            best[payload.layer] = [match]
-        elif current[0].payload.kind == STOP:
-            continue
-        elif payload.kind == STOP:
-            best[payload.layer] = [match]
-        else:
-            current.append(match)
+            elif payload.kind == STOP:
+                best[payload.layer] = [match]
+            else:
+                current.append(match)
+    for kept in best.values():
+        found.extend(kept)
+        if quota is not None:
+            for m in kept:
+                count = quota.get(m.payload.target, 0) + 1
+                quota[m.payload.target] = _FULL if count >= per_word else count
 
 
 def _in_compound(cased: str, start: int, end: int) -> bool:

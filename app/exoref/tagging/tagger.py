@@ -26,20 +26,19 @@ How a suggestion's score comes about (all in :class:`Tagger`):
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import multiprocessing
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
 from typing import TYPE_CHECKING
 
 from exoref.tagging import matcher as mt
 from exoref.tagging.text import (
-    citation_spans,
     collapse,
-    inside,
+    is_citation_line,
     normalise,
     phrase_tokens,
     reference_cut,
@@ -88,6 +87,11 @@ class TaggingInput:
     publication_types: Sequence[str] = ()
     trial_ids: Sequence[str] = ()
 
+    def __reduce__(self) -> tuple[type[TaggingInput], tuple[object, ...]]:
+        return TaggingInput, (self.title, self.abstract, tuple(self.keywords), self.body,
+                              tuple(self.mesh), tuple(self.publication_types),
+                              tuple(self.trial_ids))
+
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
@@ -101,6 +105,11 @@ class Evidence:
     end: int
     context: str
 
+    def __reduce__(self) -> tuple[type[Evidence], tuple[str, str, int, int, str]]:
+        # Plain tuples pickle several times faster than slotted dataclasses: results come
+        # back from worker processes by the hundred thousand.
+        return Evidence, (self.field, self.phrase, self.start, self.end, self.context)
+
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
@@ -109,6 +118,10 @@ class Suggestion:
     label: str
     score: float
     evidence: tuple[Evidence, ...]
+
+    def __reduce__(self) -> tuple[type[Suggestion],
+                                  tuple[str, str, str, float, tuple[Evidence, ...]]]:
+        return Suggestion, (self.concept, self.group, self.label, self.score, self.evidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +132,11 @@ class TaggingResult:
     on_topic: bool
     focus_score: float
     focus_reason: str
+
+    def __reduce__(self) -> tuple[type[TaggingResult],
+                                  tuple[tuple[Suggestion, ...], bool, float, str]]:
+        return TaggingResult, (self.suggestions, self.on_topic, self.focus_score,
+                               self.focus_reason)
 
     def applied(self, threshold: float = DEFAULT_THRESHOLD) -> tuple[Suggestion, ...]:
         """The suggestions at or above ``threshold``."""
@@ -139,7 +157,7 @@ class TaggingResult:
 # --------------------------------------------------------------------------------------------
 
 #: What the first mention in each part of a paper counts.
-_ROLE_BASE = {"title": 1.2, "keywords": 0.9, "abstract": 0.45, "lead": 0.35, "body": 0.04}
+_ROLE_BASE = {"title": 1.2, "keywords": 0.9, "abstract": 0.45, "lead": 0.45, "body": 0.04}
 #: What each further mention counts, as a share of the first.
 _ROLE_REPEAT = {"title": 0.5, "keywords": 0.3, "abstract": 0.6, "lead": 0.6, "body": 1.0}
 #: The most a concept can get from one part of a paper.
@@ -157,16 +175,22 @@ _LIST_PRIMARY = 0.3
 _LIST_SOURCE = 0.3
 _AIM = 1.6
 _WITH_VESICLES = 1.3
+_RESULT = 1.2
 _FUTURE = 0.2
 _REVIEW_SILENCES = 0.15
+#: A parent with a suggested child is listed when its own strength is at least this share of
+#: the child's.
+_PARENT_SHARE = 0.8
 _PUBTYPE = 2.5
 _MESH = 1.2
 _TRIAL_ID = 2.5
 _REGISTRY = {"title": 2.0, "abstract": 2.0, "keywords": 1.0, "lead": 1.6, "body": 0.6}
 _PRIMARY_DAMP = 0.7
-_NO_PRIMARY_BOOST = 1.3
+_NO_PRIMARY_BOOST = 1.6
 #: How many body mentions of a concept are examined one by one (the rest reach the cap).
-_BODY_EXAMINED = 10
+_BODY_EXAMINED = 8
+#: Title and abstract strength past which the body cannot change a concept's suggestion.
+_SETTLED = 2.5
 _EVIDENCE_KEPT = 6
 _CONTEXT_CHARS = 40
 
@@ -176,6 +200,15 @@ _HEAD_ROLES = frozenset({"title", "abstract", "keywords", "lead"})
 _PRIMARY_TYPES = ("in-vitro", "animal", "clinical-trial")
 _ABBR_DEF = re.compile(r"\s{0,3}\(\s?([A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+){0,3})\s?[),;]")
 _ROMAN = re.compile(r"[IVX]+s?")
+#: A number of people in a study.
+_PEOPLE = re.compile(
+    r"\b(?:\d{1,5}|[Tt]wo|[Tt]hree|[Ff]our|[Ff]ive|[Ss]ix|[Ss]even|[Ee]ight|[Nn]ine|[Tt]en|"
+    r"[Tt]welve|[Tt]wenty)\s+(?:(?:adult|consecutive|eligible|healthy|elderly)\s+)?"
+    r"(?:patients|participants|subjects|volunteers|children|infants|neonates|adults)\b")
+#: The headings of a structured abstract of primary research.
+_STRUCTURED = re.compile(r"\b(?:Methods?|METHODS?|Materials and [Mm]ethods|Results|RESULTS|"
+                         r"Findings|FINDINGS)\s*:|\bp\s*[<=]\s*0?\.0\d")
+#: Where the start of a body that stands in for a missing abstract ends.
 _LEAD_END = re.compile(
     r"(?im)^[ \t]*(?:\d{1,2}\.?[ \t]*)?(?:introduction|background)[ \t]*:?[ \t]*$")
 #: "... and neurological disease": the end of a list of diseases sharing one head noun.
@@ -185,6 +218,33 @@ _COORD_HEAD = re.compile(
 #: "liver, kidney, cardiovascular " before it.
 _COORD_LIST = re.compile(r"(?:[a-z][a-z\-]+,\s+){0,6}[a-z][a-z\-]+,?\s+$")
 _WORD = re.compile(r"[a-z][a-z\-]+")
+
+
+#: An abstract's heading at the start of a text ("Abstract", "Summary", "ABSTRACT:").
+_ABSTRACT_HEADING = re.compile(
+    r"(?im)^[ \t]*(?:abstract|summary|a b s t r a c t)[ \t]*[:.]?[ \t]*$|^[ \t]*abstract[ \t]*[:.]")
+#: A short line after a blank line: the next heading of a web page ("Citing Articles").
+_SHORT_HEADING = re.compile(r"\n[ \t]*\n[ \t]*([A-Z][^\n]{1,40})[ \t]*\n")
+
+
+def _lead_end(body: str, cut: int) -> int:
+    """Where the start of a body that stands in for its abstract ends.
+
+    The title, authors and abstract come first in a paper: up to an "Introduction" or
+    "Background" heading, or the first short heading after the abstract, at most 3,000
+    characters after the abstract's heading.
+    """
+    heading = _ABSTRACT_HEADING.search(body, 0, min(cut, 6000))
+    start = heading.end() if heading else 0
+    end = min(cut, start + 3000)
+    found = _LEAD_END.search(body, start + 200, end)
+    if found:
+        end = found.start()
+    for short in _SHORT_HEADING.finditer(body, start + 300, end):
+        if not short.group(1).rstrip().endswith((".", ",", ";")):
+            end = short.start() + 1
+            break
+    return end
 
 
 def _score(strength: float) -> float:
@@ -199,12 +259,12 @@ def _alternation(phrases: Iterable[str]) -> str:
 
 @dataclass(slots=True)
 class _Segment:
-    field: str
-    role: str
+    name: str   # the Evidence field: title, abstract, keywords or body
+    role: str   # how it counts: title, abstract, keywords, lead or body
     norm: NormText
     matches: list[mt.Match]
     sentences: list[int] | None = None
-    flags: dict[int, tuple[bool, bool]] = dataclasses.field(default_factory=dict)
+    flags: dict[int, tuple[bool, bool, bool]] = field(default_factory=dict)
 
     def sentence_of(self, start: int, end: int) -> tuple[int, int]:
         if self.sentences is not None:
@@ -253,15 +313,18 @@ class Tagger:
         known = self._cv.known_words
         self._known = known.__contains__
         ctx = vocabulary.context
-        near = [p for p in ctx.contrast_near if p != "non"]
-        self._contrast_near = re.compile(
-            r"\b(?:" + _alternation(near).replace("not", r"not(?!\s+only)") +
-            r")\b\W+(?:[a-z0-9]+\W+){0,2}$")
+        # A negation up to three words before a mention ("no", "without"; "not only" is
+        # none), "non-" right before it, or a contrast anywhere in the words before it.
+        near = _alternation(p for p in ctx.contrast_near if p not in ("non", "not"))
+        if "not" in ctx.contrast_near:
+            near += r"|not(?!\s+only)"
+        self._contrast_near = re.compile(r"\b(?:" + near + r")\b\W+(?:[a-z0-9]+\W+){0,2}$")
         self._contrast = re.compile(
             r"\b(?:" + _alternation(ctx.contrast) + r")\b|\bnon[\s-]*$|" +
             self._contrast_near.pattern)
         self._future = re.compile(r"\b(?:" + _alternation(ctx.future) + r")\b")
         self._aim = re.compile(r"(?:^|\W)(?:" + _alternation(ctx.aim) + r")(?:\W|$)")
+        self._result = re.compile(r"(?:^|\W)(?:" + _alternation(ctx.result) + r")(?:\W|$)")
         self._cell_nouns = frozenset(w.lower() for w in ctx.cell_nouns)
         self._group = {c.id: c.group for c in vocabulary}
         self._label = {c.id: c.label for c in vocabulary}
@@ -342,8 +405,7 @@ class Tagger:
             cut = reference_cut(body.lower())
             lead_end = 0
             if not inp.abstract.strip():
-                found = _LEAD_END.search(body, 200, min(cut, 8000))
-                lead_end = found.start() if found else min(cut, 3000)
+                lead_end = _lead_end(body, cut)
                 if lead_end > 0:
                     lead = self._segment("body", "lead", body[:lead_end])
                     self._drop_citations(lead)
@@ -356,11 +418,20 @@ class Tagger:
 
     @staticmethod
     def _drop_citations(seg: _Segment) -> None:
-        spans = citation_spans(seg.norm.cased)
-        if not spans:
-            return
-        starts = [s for s, _ in spans]
-        seg.matches = [m for m in seg.matches if not inside(spans, starts, m.start)]
+        """Drop the matches that sit on a line that looks like a reference entry."""
+        cased = seg.norm.cased
+        verdict: dict[int, bool] = {}
+        kept: list[mt.Match] = []
+        for m in seg.matches:
+            line_start = cased.rfind("\n", 0, m.start) + 1
+            cited = verdict.get(line_start)
+            if cited is None:
+                line_end = cased.find("\n", m.end)
+                cited = is_citation_line(cased[line_start:line_end if line_end >= 0 else None])
+                verdict[line_start] = cited
+            if not cited:
+                kept.append(m)
+        seg.matches = kept
 
     # -- abbreviations ----------------------------------------------------------------------
 
@@ -491,7 +562,7 @@ class Tagger:
             first.setdefault(words[0] + "s", []).append((key, words))
         if not first:
             return []
-        hits = [i for i, w in enumerate(parts) if w in first]
+        hits = list(compress(range(len(parts)), map(first.__contains__, parts)))
         out: list[mt.Match] = []
         pos = 0
         prev = 0
@@ -541,11 +612,15 @@ class Tagger:
     # -- mentions -------------------------------------------------------------------------
 
     def _primary_strength(self, segments: list[_Segment]) -> float:
+        """How much the title and abstract read like primary research ("we found", p values,
+        a structured abstract with Methods and Results)."""
         total = 0.0
         body = 0.0
         for seg in segments:
+            if seg.role in ("abstract", "lead") and _STRUCTURED.search(seg.norm.cased):
+                total += 1.0
             for m in seg.matches:
-                if m.payload.layer != mt.CUE:
+                if m.payload.layer != mt.CUE or m.payload.target != mt.PRIMARY:
                     continue
                 if seg.role == "body":
                     body += 0.01
@@ -620,7 +695,7 @@ class Tagger:
                     strength *= 0.5
                 tally.by_role[role] = tally.by_role.get(role, 0.0) + strength
                 tally.mentions.append(_Mention(strength, seg, m.start, m.end))
-        for _cid, tally in tallies.items():
+        for tally in tallies.values():
             for role, value in tally.by_role.items():
                 cap = _ROLE_CAP[role]
                 if role == "body" and not has_head:
@@ -629,13 +704,18 @@ class Tagger:
         self._source_dominance(tallies, has_head)
 
     def _related(self, tallies: dict[str, _Tally]) -> set[str]:
+        """Concepts whose body mentions may change the outcome: those the title or abstract
+        name (and their relatives), unless the title and abstract already settle them."""
         out: set[str] = set()
+        settled: set[str] = set()
         for cid, tally in tallies.items():
             if tally.by_role:
+                if sum(tally.by_role.values()) >= _SETTLED:
+                    settled.add(cid)
                 out.add(cid)
                 out.update(self._ancestors.get(cid, ()))
                 out.update(self._descendants.get(cid, ()))
-        return out
+        return out - settled
 
     def _source_dominance(self, tallies: dict[str, _Tally], has_head: bool) -> None:
         """One MSC source named over and over in the body is the source of the vesicles."""
@@ -669,29 +749,39 @@ class Tagger:
         if group == "study_type":
             if cid in _PRIMARY_TYPES and self._flags(seg, sent_lo, sent_hi)[1]:
                 factor *= _FUTURE
-            if cid == "animal" and m.first == m.last and self._next_is_cell(seg, m):
+            if cid == "animal" and 0 <= m.first == m.last and self._next_is_cell(seg, m):
                 return 0.0
             return factor
         listed = self._listed(seg, m, matches, starts, group)
         if listed:
             if group == "msc_source":
-                factor *= _LIST_SOURCE
+                # "MSCs come from bone marrow, fat, cord..." counts little; "exosomes from
+                # BM-MSCs, AD-MSCs and UC-MSCs were compared" names the vesicles' sources.
+                if not _near(vesicle_starts, m.start - 70, m.end + 70):
+                    factor *= _LIST_SOURCE
             elif not (review_like and seg.role in _HEAD_ROLES):
                 factor *= _LIST_PRIMARY
         if seg.role in ("abstract", "lead"):
-            if self._flags(seg, sent_lo, sent_hi)[0]:
-                factor *= _AIM
-            elif _near(vesicle_starts, sent_lo, sent_hi):
-                factor *= _WITH_VESICLES
+            if group == "msc_source" and _near(vesicle_starts, m.start - 70, m.end + 70):
+                factor *= _AIM   # "exosomes from bone marrow MSCs": the vesicles' source
+            else:
+                aim, _future, result = self._flags(seg, sent_lo, sent_hi)
+                if aim:
+                    factor *= _AIM
+                elif _near(vesicle_starts, sent_lo, sent_hi):
+                    factor *= _WITH_VESICLES
+                elif result:
+                    factor *= _RESULT
         return factor
 
-    def _flags(self, seg: _Segment, lo: int, hi: int) -> tuple[bool, bool]:
-        """Whether the sentence at ``lo:hi`` states an aim, and whether it looks ahead."""
+    def _flags(self, seg: _Segment, lo: int, hi: int) -> tuple[bool, bool, bool]:
+        """Whether the sentence at ``lo:hi`` states an aim, looks ahead, states a result."""
         flags = seg.flags.get(lo)
         if flags is None:
             sentence = " ".join(seg.norm.lower[lo:hi].split())
             flags = (self._aim.search(sentence) is not None,
-                     self._future.search(sentence) is not None)
+                     self._future.search(sentence) is not None,
+                     self._result.search(sentence) is not None)
             seg.flags[lo] = flags
         return flags
 
@@ -764,6 +854,15 @@ class Tagger:
                     "trial_id", trial_id, 0, len(trial_id), trial_id)))
         for seg in segments:
             cased = seg.norm.cased
+            if seg.role in ("abstract", "lead"):
+                # "24 patients", "twelve participants": people were treated or followed.
+                people = _PEOPLE.search(cased)
+                if people is not None:
+                    strength = _ROLE_BASE[seg.role] * _STUDY_FACTOR * self._cue_weight.get(
+                        "clinical-trial", 0.5)
+                    trial_tally.by_role["people"] = strength
+                    trial_tally.mentions.append(_Mention(strength, seg, people.start(),
+                                                         people.end()))
             for prefix, pattern, _name in cv.registries:
                 if seg.role == "body" and prefix not in _BODY_REGISTRIES:
                     continue
@@ -796,7 +895,7 @@ class Tagger:
             damp = math.exp(-_PRIMARY_DAMP * primary)
             if has_head and primary == 0.0 and any(
                     r in ("abstract", "lead") for r in tally.by_role):
-                damp = _NO_PRIMARY_BOOST
+                damp = _NO_PRIMARY_BOOST   # review wording and nothing of primary research
             if ptypes and not review_pub:
                 damp *= 0.35
             for role in list(tally.by_role):
@@ -829,11 +928,18 @@ class Tagger:
         out: list[Suggestion] = []
         for cid, total in agg.items():
             below = [d for d in self._descendants[cid] if d in agg]
-            if any(d in confident for d in below):
-                if cid not in own:
+            sure = [agg[d] for d in below if d in confident]
+            if sure:
+                # The most specific concept is suggested; the parent too only where the paper
+                # names it in its own right, about as often as the child ("osteoarthritis"
+                # throughout a knee osteoarthritis paper, not one "renal injury" in an AKI
+                # paper).
+                if own.get(cid, 0.0) < _PARENT_SHARE * max(sure):
                     continue
                 score = _score(own[cid])
                 sources = [cid]
+            elif cid not in own and cid not in confident:
+                continue   # implied by a child that is itself suggested
             else:
                 score = _score(total)
                 sources = [cid, *below]
@@ -862,7 +968,7 @@ class Tagger:
             source = norm.source
             context = collapse(source[max(0, local_start - _CONTEXT_CHARS):
                                       local_end + _CONTEXT_CHARS])
-            out.append(Evidence(seg.field, source[local_start:local_end], start, end, context))
+            out.append(Evidence(seg.name, source[local_start:local_end], start, end, context))
         return tuple(out)
 
     # -- focus ----------------------------------------------------------------------------
@@ -877,6 +983,8 @@ class Tagger:
 
 _FOCUS_ROLE = {"title": 2.0, "keywords": 1.0, "abstract": 1.0, "lead": 0.8, "body": 0.05}
 _LINK_CHARS = 90
+_LINK = "link"
+_WEAK_LINK = "weak_link"
 #: Body vesicle mentions examined for a link to MSCs (the body's share is capped anyway).
 _FOCUS_BODY_LINKS = 40
 
@@ -907,6 +1015,12 @@ class _FocusTally:
 
 def _focus_check(tagger: Tagger, inp: TaggingInput,
                  segments: list[_Segment]) -> tuple[bool, float, str]:
+    """Whether the paper is about therapy with MSC-derived vesicles; a score and a reason.
+
+    Counts, per part of the paper, vesicle words, MSC words and the two together ("MSC-derived
+    exosomes", "exosomes from bone marrow MSCs": a link), and cue phrases for diagnostics,
+    epidemiology, cell therapy and vesicles of other origin.
+    """
     tally = _FocusTally()
     focus_mesh = tagger._cv.mesh_focus
     for heading in inp.mesh:
@@ -914,8 +1028,7 @@ def _focus_check(tagger: Tagger, inp: TaggingInput,
         cls = focus_mesh.get(name)
         if cls is not None and tally.add("abstract", cls, 1.5):
             tally.first[cls] = heading
-    link = "link"
-    weak_link = "weak_link"
+    title_vesicle = title_link = False
     for seg in segments:
         role = seg.role
         vesicles: list[int] = []
@@ -923,7 +1036,7 @@ def _focus_check(tagger: Tagger, inp: TaggingInput,
         weak: list[int] = []
         for m in seg.matches:
             p = m.payload
-            if p.layer == mt.FOCUS:
+            if p.layer == mt.FOCUS or (p.layer == mt.CUE and p.target != mt.PRIMARY):
                 if tally.add(role, p.target):
                     tally.first[p.target] = seg.norm.source[
                         seg.norm.to_source(m.start):seg.norm.to_source(m.end)]
@@ -939,70 +1052,64 @@ def _focus_check(tagger: Tagger, inp: TaggingInput,
                 mscs.append(m.start)
         if not vesicles:
             continue
+        title_vesicle |= role == "title"
         mscs.sort()
         weak.sort()
         lower = seg.norm.lower
         for v in vesicles[:_FOCUS_BODY_LINKS] if role == "body" else vesicles:
             if _linked(lower, mscs, v):
-                tally.add(role, link)
+                tally.add(role, _LINK)
+                title_link |= role == "title"
             elif _linked(lower, weak, v):
-                tally.add(role, weak_link)
-    has_text = any(s.norm.lower.strip() for s in segments) or bool(inp.mesh)
-    if not has_text:
+                tally.add(role, _WEAK_LINK)
+    if not any(s.norm.lower.strip() for s in segments) and not inp.mesh:
         return False, 0.0, "no title or text to check"
     v_head, v_body = tally.h(mt.VESICLE), tally.b(mt.VESICLE)
     m_head, m_body = tally.h(mt.MSC), tally.b(mt.MSC)
-    l_head = tally.h(link) + 0.5 * tally.h(weak_link)
-    l_body = tally.b(link) + 0.5 * tally.b(weak_link)
+    l_head = tally.h(_LINK) + 0.5 * tally.h(_WEAK_LINK)
+    l_body = tally.b(_LINK) + 0.5 * tally.b(_WEAK_LINK)
     bio, epi = tally.h(mt.BIOMARKER), tally.h(mt.EPIDEMIOLOGY)
-    cells, non_msc, therapy = tally.h(mt.CELL_THERAPY), tally.h(mt.NON_MSC), tally.h(mt.THERAPY)
+    cells, therapy = tally.h(mt.CELL_THERAPY), tally.h(mt.THERAPY)
+    non_msc = tally.h(mt.NON_MSC) + tally.h(mt.NON_MSC_CELLS)
+    other = collapse(tally.first.get(mt.NON_MSC) or tally.first.get(mt.NON_MSC_CELLS) or "")
     head_text = any(s.role in ("title", "abstract", "lead") for s in segments)
 
-    support = l_head + 0.3 * min(v_head, m_head) + l_body
-    on_score = round(0.5 + 0.5 * (1 - math.exp(-support)), 3)
+    def on(where: str, support: float) -> tuple[bool, float, str]:
+        score = round(0.5 + 0.5 * (1 - math.exp(-support)), 3)
+        return True, score, f"therapy with MSC-derived vesicles named in {where}"
 
     def off(reason: str, strength: float) -> tuple[bool, float, str]:
         return False, round(max(0.0, min(0.45, 0.45 * strength)), 3), reason
 
     if v_head + v_body < 0.3:
-        partial = min(1.0, m_head + m_body) * 0.3
         if epi >= 1 and m_head < 1:
             return off("epidemiological study with no mention of extracellular vesicles or "
                        "exosomes", 0.1)
         if m_head + m_body >= 1:
             return off("MSCs used as cells, not vesicles: no mention of extracellular "
-                       "vesicles, exosomes or secretome", partial)
+                       "vesicles, exosomes or secretome", 0.3)
         return off("no mention of extracellular vesicles or exosomes", 0.1)
-    if l_head == 0 and m_head == 0 and not (l_body >= 0.3 and not head_text):
-        if bio >= 1:
-            return off("exosomes studied as biomarkers, not therapy", 0.3)
-        if non_msc >= 1:
-            return off("extracellular vesicles from non-MSC sources "
-                       f"({collapse(tally.first.get(mt.NON_MSC, ''))})", 0.4)
-        if m_body >= 0.3 and l_body >= 0.3:
-            return True, round(0.5 + 0.25 * (1 - math.exp(-l_body)), 3), \
-                "MSC-derived vesicles in the text, not in the title or abstract"
-        return off("extracellular vesicles, but not from mesenchymal stem cells", 0.5)
-    if l_head == 0 and cells >= 1.5 and v_head <= 1.0 and tally.h(mt.VESICLE) < 2.0:
-        return off("MSCs used as cells, not vesicles (vesicles only mentioned)", 0.6)
+    if l_head == 0:
+        if not head_text and l_body >= 0.3:
+            return on("the text", l_body)
+        if m_head == 0:
+            if bio >= 1:
+                return off("exosomes studied as biomarkers, not therapy", 0.3)
+            if non_msc >= 1:
+                return off(f"extracellular vesicles from non-MSC sources ({other})", 0.4)
+            if m_body >= 0.3 and l_body >= 0.3:
+                return True, round(0.5 + 0.25 * (1 - math.exp(-l_body)), 3), \
+                    "MSC-derived vesicles in the text, not in the title or abstract"
+            return off("extracellular vesicles, but not from mesenchymal stem cells", 0.5)
+        if not title_vesicle and (cells >= 1 or v_head <= 1.5):
+            return off("MSCs used as cells, not vesicles (vesicles only mentioned)", 0.6)
+        return on("the title and abstract, apart", 0.3 * min(v_head, m_head) + l_body)
     if bio >= 2 and bio > therapy and l_head < 2:
         return off("exosomes studied as biomarkers, not therapy", 0.6)
     if non_msc >= 2 and non_msc > l_head:
-        return off("extracellular vesicles from non-MSC sources "
-                   f"({collapse(tally.first.get(mt.NON_MSC, ''))})", 0.6)
-    where = "the title" if any(s.role == "title" for s in segments if _seg_has_link(s, tagger))\
-        else ("the abstract" if l_head > 0 else "the text")
-    return True, on_score, f"therapy with MSC-derived vesicles named in {where}"
-
-
-def _seg_has_link(seg: _Segment, tagger: Tagger) -> bool:
-    vesicles = [m.start for m in seg.matches if m.payload.layer == mt.FOCUS and
-                m.payload.target == mt.VESICLE]
-    mscs = sorted(m.start for m in seg.matches if (
-        m.payload.layer == mt.FOCUS and m.payload.target in (mt.MSC, mt.WEAK_MSC)) or (
-        m.payload.layer == mt.CONCEPT and tagger._group.get(m.payload.target) == "msc_source"
-        and m.payload.kind in (mt.CELLS, mt.ABBR)))
-    return any(_linked(seg.norm.lower, mscs, v) for v in vesicles)
+        return off(f"extracellular vesicles from non-MSC sources ({other})", 0.6)
+    return on("the title" if title_link else "the abstract",
+              l_head + 0.3 * min(v_head, m_head) + l_body)
 
 
 def _linked(lower: str, starts: list[int], pos: int) -> bool:

@@ -20,15 +20,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable
 
 __all__ = [
     "NormText",
     "OffsetMap",
-    "citation_spans",
+    "collapse",
     "fold",
+    "is_citation_line",
     "normalise",
+    "phrase_tokens",
     "reference_cut",
+    "sentence_starts",
     "tokens",
 ]
 
@@ -229,8 +232,6 @@ def phrase_tokens(phrase: str) -> tuple[str, ...]:
 # Reference lists and citation lines
 # --------------------------------------------------------------------------------------------
 
-_REF_HEADINGS = ("references", "reference", "bibliography", "literature cited", "works cited",
-                 "cited literature", "reference list", "references and notes")
 _REF_HEADING_LINE = re.compile(
     r"(?:(?:\d{1,2}|[ivx]{1,4})\.?\s+)?(?:references?(?:\s+and\s+notes)?|bibliography|"
     r"literature\s+cited|works\s+cited|cited\s+literature|reference\s+list)\s*:?"
@@ -275,38 +276,28 @@ _CITE_MARKERS = re.compile(
 )
 
 
-def citation_spans(cased: str) -> list[tuple[int, int]]:
-    """Spans of the lines that look like entries of a reference list.
+def is_citation_line(line: str) -> bool:
+    """Whether a line looks like an entry of a reference list.
 
-    Catches reference lists without a heading (web pages, "Cited by" lists) and the
-    citation lines that PDF extraction leaves in the body: a line that starts like a
-    reference ("Bruno S, Grange C, ...", "12. Lai RC, ...") and carries a year, volume or DOI.
-    A sentence with an inline "(Smith et al., 2019)" is not one: it has no author list at its
-    start.
+    Catches reference lists without a heading (web pages, "Cited by" lists) and the citation
+    lines that PDF extraction leaves in the body: a line that starts like a reference ("Bruno
+    S, Grange C, ...", "12. Lai RC, ...") and carries a year, volume or DOI.  A sentence with
+    an inline "(Smith et al., 2019)" is not one: it has no author list at its start, and
+    neither is a paragraph (an abstract on one line): reference entries are short.
     """
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for line in cased.split("\n"):
-        end = pos + len(line)
-        if len(line) > 12 and line.lstrip()[:1] in _CITE_FIRST and (
-                _CITE_START.match(line) or _CITE_NUMBERED.match(line)) and \
-                _CITE_MARKERS.search(line):
-            spans.append((pos, end))
-        pos = end + 1
-    return spans
-
-
-def inside(spans: list[tuple[int, int]], starts: list[int], pos: int) -> bool:
-    """Whether ``pos`` lies in one of the sorted, disjoint ``spans`` (``starts`` = their starts)."""
-    k = bisect_right(starts, pos) - 1
-    return k >= 0 and spans[k][0] <= pos < spans[k][1]
+    return 12 < len(line) <= 500 and line.lstrip()[:1] in _CITE_FIRST and bool(
+        _CITE_START.match(line) or _CITE_NUMBERED.match(line)) and \
+        _CITE_MARKERS.search(line) is not None
 
 
 # --------------------------------------------------------------------------------------------
 # Sentences
 # --------------------------------------------------------------------------------------------
 
-_SENTENCE_END = re.compile(r"[.!?](?=\s+[\[(\"']?[A-Z0-9])|\n[ \t]*\n|[.!?]$")
+#: A sentence ends at . ! or ? before a capital, a digit, or a word such as "hUC-MSCs" or
+#: "miR-21" (biomedical sentences start with those), or at a blank line.
+_SENTENCE_END = re.compile(
+    r"[.!?](?=\s+(?:[\[(\"']?[A-Z0-9]|[a-z]{1,4}[A-Z]))|\n[ \t]*\n|[.!?]$")
 
 
 def sentence_starts(cased: str) -> list[int]:
@@ -316,22 +307,6 @@ def sentence_starts(cased: str) -> list[int]:
     return starts
 
 
-def sentence_around(cased: str, start: int, end: int, reach: int = 320) -> tuple[int, int]:
-    """The sentence holding ``start:end`` in a long text, looked for within ``reach``."""
-    lo = max(0, start - reach)
-    left = lo
-    for m in _SENTENCE_END.finditer(cased, lo, start):
-        left = m.end()
-    m2 = _SENTENCE_END.search(cased, end, min(len(cased), end + reach))
-    right = m2.end() if m2 else min(len(cased), end + reach)
-    return left, right
-
-
 def collapse(text: str) -> str:
     """White space runs (line breaks from PDFs) as single spaces."""
     return " ".join(text.split())
-
-
-def unique(values: Iterable[str]) -> list[str]:
-    """The values in order, each once."""
-    return list(dict.fromkeys(values))

@@ -113,7 +113,11 @@ class FocusTerms:
     biomarker_cues: tuple[str, ...] = ()
     epidemiology_cues: tuple[str, ...] = ()
     cell_therapy_cues: tuple[str, ...] = ()
+    #: Sources of vesicles that are not MSCs, each combined with ``non_msc_vesicle_words``.
     non_msc_sources: tuple[str, ...] = ()
+    non_msc_vesicle_words: tuple[str, ...] = ()
+    #: Stem cells that are not MSCs ("induced pluripotent stem cells").
+    non_msc_cells: tuple[str, ...] = ()
     therapy_cues: tuple[str, ...] = ()
     mesh_vesicle: tuple[str, ...] = ()
     mesh_msc: tuple[str, ...] = ()
@@ -130,6 +134,7 @@ class ContextCues:
     contrast: tuple[str, ...] = ()
     future: tuple[str, ...] = ()
     aim: tuple[str, ...] = ()
+    result: tuple[str, ...] = ()
     primary_research: tuple[str, ...] = ()
     cell_nouns: tuple[str, ...] = ()
 
