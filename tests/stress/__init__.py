@@ -149,10 +149,13 @@ def address_space_limit(pid: int) -> int | None:
 @dataclass
 class MemoryWatch:
     """Samples the processes below ``root`` every ``interval`` seconds: the largest peak RSS
-    (``VmHWM``) seen, and the address-space limit of every process that had one."""
+    (``VmHWM``) seen, and the address-space limit of every process that had one.  The root
+    itself is watched too (as ``root_peak_kib``) when ``include_root``."""
 
     root: int
     interval: float = 0.02
+    include_root: bool = False
+    root_peak_kib: int = 0
     peak_kib: int = 0
     peak_pid: int = 0
     limits: dict[int, int | None] = field(default_factory=dict)
@@ -172,6 +175,8 @@ class MemoryWatch:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if self.include_root:
+                self.root_peak_kib = max(self.root_peak_kib, _status_kib(self.root, "VmHWM"))
             for pid in descendants(self.root):
                 hwm = _status_kib(pid, "VmHWM")
                 if hwm > self.peak_kib:

@@ -182,9 +182,9 @@ def _busy_timeout_in_effect() -> float:
     import subprocess
 
     probe = (
-        "import sys, tempfile, pathlib\n"
+        "import tempfile, pathlib\n"
         "from exoref.services.library import Library\n"
-        "with Library.open(pathlib.Path(tempfile.mkdtemp()) / 'lib') as lib:\n"
+        "with tempfile.TemporaryDirectory() as d, Library.open(pathlib.Path(d) / 'l') as lib:\n"
         "    print(lib.db.busy_timeout)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

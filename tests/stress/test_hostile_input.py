@@ -177,10 +177,11 @@ def test_a_hostile_batch_imports_what_it_can_and_nothing_escapes(
     lib = tmp_path / "lib"
     before = tree_snapshot(hostile_set.root)
     dot_names = [p for p in hostile_set.names if p.name.startswith(".")]
+    escapes_before = sorted(Path("/tmp").glob("escape*"))  # a title names ../../tmp/escape
     process = start_exoref("import", str(hostile_set.drop), *map(str, dot_names),
                            "--library", str(lib), "--json")
     started = time.monotonic()
-    with MemoryWatch(process.pid) as watch:
+    with MemoryWatch(process.pid, include_root=True) as watch:
         out, err = process.communicate(timeout=600)
     elapsed = time.monotonic() - started
 
@@ -229,6 +230,7 @@ def test_a_hostile_batch_imports_what_it_can_and_nothing_escapes(
     assert [p.name for p in tmp_path.iterdir()] == ["lib"]
     assert not _sentinels(hostile_set.root)
     assert not _sentinels(tmp_path)
+    assert sorted(Path("/tmp").glob("escape*")) == escapes_before
     for dirpath, _dirs, names in os.walk(lib):
         for name in names:
             assert (Path(dirpath) / name).resolve().is_relative_to(lib.resolve())
@@ -251,8 +253,9 @@ def test_a_hostile_batch_imports_what_it_can_and_nothing_escapes(
     failed = sum(r["status"] == "failed" for r in results)
     print(f"\n[hostile batch] {sum(hostile_set.kinds().values())} inputs "
           f"({dict(hostile_set.kinds())}) -> {len(results)} results, {failed} failed, "
-          f"{len(state.papers)} papers, in {elapsed:.1f}s; largest process "
-          f"{watch.peak_kib / 1024:.0f} MiB; nothing outside the library")
+          f"{len(state.papers)} papers, in {elapsed:.1f}s; largest worker "
+          f"{watch.peak_kib / 1024:.0f} MiB, the writer {watch.root_peak_kib / 1024:.0f} MiB; "
+          f"nothing outside the library")
 
     _exported_bibtex_is_safe(lib, tmp_path / "export", hostile_set.sentinel)
 
