@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import subprocess
@@ -61,7 +62,17 @@ def write(tmp_path: Path, text: str, name: str = "refs.bib") -> Path:
     return path
 
 
-def test_import_reports_every_entry_with_its_line(library: Library, tmp_path: Path) -> None:
+@pytest.fixture(params=["apart", "here"])
+def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Read the file in a separate process (as a large file is) or in this one."""
+    threshold = 0 if request.param == "apart" else 1 << 40
+    monkeypatch.setattr(bibliography, "READ_APART_BYTES", threshold)
+    return str(request.param)
+
+
+def test_import_reports_every_entry_with_its_line(
+    library: Library, tmp_path: Path, reading: str
+) -> None:
     results = BibliographyService(library).import_file(write(tmp_path, BIB))
     assert [(r.path, r.status) for r in results] == [
         ("refs.bib:3", "added"), ("refs.bib:15", "failed"), ("refs.bib:17", "added")]
@@ -122,7 +133,9 @@ def test_file_fields_attach_pdfs(library: Library, tmp_path: Path) -> None:
     assert (tmp_path / "papers" / "paper one.pdf").is_file()  # the user's file stays
 
 
-def test_other_formats_import_through_the_same_path(library: Library, tmp_path: Path) -> None:
+def test_other_formats_import_through_the_same_path(
+    library: Library, tmp_path: Path, reading: str
+) -> None:
     ris = write(tmp_path, "TY  - JOUR\nTI  - From RIS\nAU  - Lee, K.\nPY  - 2020\nER  - \n",
                 "a.ris")
     csl = write(tmp_path, json.dumps([{"id": "x", "type": "book", "title": "From CSL"}]),
@@ -133,6 +146,10 @@ def test_other_formats_import_through_the_same_path(library: Library, tmp_path: 
     assert (result.status, result.path, result.citekey) == ("added", "b.json:1", "x")
     missing = service.import_file(tmp_path / "nope.bib")[0]
     assert missing.status == "failed"
+    notes = write(tmp_path, "just some notes, not references", "notes.txt")
+    unreadable = service.import_file(notes)
+    assert [(r.path, r.status) for r in unreadable] == [(str(notes), "failed")]
+    assert "is not a bibliography ExoRef can read" in unreadable[0].reason
 
 
 @pytest.fixture
@@ -241,17 +258,15 @@ def _bib(count: int, tag: str, *, broken_at: int | None = None,
     return "".join(parts), broken_line
 
 
-@pytest.fixture(params=["apart", "here"])
-def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Read the file in a separate process (as a large file is) or in this one."""
-    threshold = 0 if request.param == "apart" else 1 << 40
-    monkeypatch.setattr(bibliography, "READ_APART_BYTES", threshold)
-    return str(request.param)
-
-
 def _count(library: Library, sql: str) -> int:
     with library.db.read() as session:
         return int(session.execute(text(sql)).scalar() or 0)
+
+
+def _execute(library: Library, sql: str) -> None:
+    """Change the library's database behind ExoRef's back (here: triggers that fail)."""
+    with contextlib.closing(sqlite3.connect(library.paths.database)) as conn, conn:
+        conn.execute(sql)
 
 
 def test_large_bib_imports_every_entry_once(
@@ -311,12 +326,9 @@ def test_a_failing_entry_leaves_nothing_and_the_others_go_on(
 ) -> None:
     # A trigger stands for any failure inside one entry's writes: it fires on the entry's
     # tag link, after its paper, authors and a new tag were written.
-    with sqlite3.connect(library.paths.database) as conn:
-        conn.execute(
-            "CREATE TRIGGER poison BEFORE INSERT ON paper_tags "
-            "WHEN (SELECT name FROM tags WHERE id = NEW.tag_id) = 'poison-only' "
-            "BEGIN SELECT RAISE(ABORT, 'poisoned entry'); END"
-        )
+    _execute(library, "CREATE TRIGGER poison BEFORE INSERT ON paper_tags "
+                      "WHEN (SELECT name FROM tags WHERE id = NEW.tag_id) = 'poison-only' "
+                      "BEGIN SELECT RAISE(ABORT, 'poisoned entry'); END")
     special = {
         100: {"keyword": "poison-only", "family": "Poisoned"},
         101: {"keyword": "after-poison"},
@@ -353,7 +365,7 @@ def test_bulk_rows_equal_the_single_paper_path(library: Library) -> None:
     assert key == "berg2023a"  # the key the single path took is seen
 
     def rows(paper_id: int) -> list[tuple[object, ...]]:
-        with sqlite3.connect(library.paths.database) as conn:
+        with contextlib.closing(sqlite3.connect(library.paths.database)) as conn:
             papers = conn.execute(
                 "SELECT * FROM papers WHERE id = ?", (paper_id,)).fetchall()
             cols = [d[0] for d in conn.execute("SELECT * FROM papers LIMIT 0").description]
@@ -462,9 +474,8 @@ def test_a_file_entry_that_fails_leaves_no_copy(library: Library, tmp_path: Path
         abstract="Exosomes reduced cartilage degradation.", body=["Chondrocytes proliferated."],
     )
     pdfgen.render_article(spec, tmp_path / "paper.pdf")
-    with sqlite3.connect(library.paths.database) as conn:
-        conn.execute("CREATE TRIGGER no_files BEFORE INSERT ON attachments "
-                     "BEGIN SELECT RAISE(ABORT, 'attachments refused'); END")
+    _execute(library, "CREATE TRIGGER no_files BEFORE INSERT ON attachments "
+                      "BEGIN SELECT RAISE(ABORT, 'attachments refused'); END")
     before, _ = _bib(3, "e")
     after, _ = _bib(3, "f")
     middle = ("@article{withfile, title={Umbilical cord MSC exosomes}, author={Mianehsaz, E.},"
@@ -483,10 +494,9 @@ def test_a_lost_transaction_stops_the_import_and_a_rerun_completes(
 ) -> None:
     # RAISE(ROLLBACK) ends the whole transaction, as a full disk or an I/O error can
     monkeypatch.setattr(bibliography, "COMMIT_ENTRIES", 50)
-    with sqlite3.connect(library.paths.database) as conn:
-        conn.execute("CREATE TRIGGER doom BEFORE INSERT ON paper_authors "
-                     "WHEN NEW.family = 'Doom' "
-                     "BEGIN SELECT RAISE(ROLLBACK, 'transaction lost'); END")
+    _execute(library, "CREATE TRIGGER doom BEFORE INSERT ON paper_authors "
+                      "WHEN NEW.family = 'Doom' "
+                      "BEGIN SELECT RAISE(ROLLBACK, 'transaction lost'); END")
     content, _ = _bib(300, "g", special={120: {"family": "Doom"}})
     path = write(tmp_path, content)
     seen: list[str] = []
@@ -501,8 +511,7 @@ def test_a_lost_transaction_stops_the_import_and_a_rerun_completes(
     assert results[-1].reason == "the rest of the file was not imported: transaction lost"
     assert _count(library, "SELECT count(*) FROM papers") == 100
     assert _count(library, "SELECT count(*) FROM search_meta") == 100
-    with sqlite3.connect(library.paths.database) as conn:
-        conn.execute("DROP TRIGGER doom")
+    _execute(library, "DROP TRIGGER doom")
     again = BibliographyService(library).import_file(path)
     assert [r.status for r in again] == ["duplicate"] * 100 + ["added"] * 200
     assert _count(library, "SELECT count(*) FROM papers") == 300

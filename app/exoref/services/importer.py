@@ -206,7 +206,7 @@ class ImportService:
                         count = start + done
                         progress(result, count, max(expected - 1 + done, count))
 
-                results.extend(bibliography.import_file(path, progress=live))
+                results.extend(bibliography.import_file(path, progress=live, cancelled=cancelled))
                 total += len(results) - done_before - 1
                 if cancelled is not None and cancelled():
                     break
