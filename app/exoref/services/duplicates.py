@@ -20,7 +20,7 @@ from sqlalchemy import text
 from exoref.domain.duplicates import DuplicateGroup, DuplicateKey, find_duplicates
 from exoref.errors import ExorefError, UsageError
 from exoref.storage import repository, search_index
-from exoref.storage.database import now
+from exoref.storage.database import now, rows_changed
 from exoref.storage.orm import Paper
 
 if TYPE_CHECKING:
@@ -122,10 +122,10 @@ class DuplicateService:
                 sources[name] = "user"
             kept.field_sources = sources
             ids = ",".join(str(int(o)) for o in others)
-            files = _changed(session.execute(text(
+            files = rows_changed(session.execute(text(
                 f"UPDATE attachments SET paper_id = :k WHERE paper_id IN ({ids})"),
                 {"k": keep}))
-            tags = _changed(session.execute(text(
+            tags = rows_changed(session.execute(text(
                 "INSERT OR IGNORE INTO paper_tags (paper_id, tag_id, source, score, evidence) "
                 f"SELECT :k, tag_id, source, score, evidence FROM paper_tags "
                 f"WHERE paper_id IN ({ids})"), {"k": keep}))
@@ -225,10 +225,6 @@ class DuplicateService:
 
 # -- helpers ---------------------------------------------------------------------------------
 
-
-def _changed(result: Any) -> int:
-    """Rows an UPDATE/INSERT changed (``CursorResult.rowcount``)."""
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _require(session: Session, paper_id: int) -> Paper:

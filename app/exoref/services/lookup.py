@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from exoref.domain.models import Author
 from exoref.errors import ExorefError
 from exoref.online.errors import LookupNotFound, LookupUnavailable, OnlineLookupError
 from exoref.online.settings import OnlineSettings
@@ -185,10 +184,6 @@ def merge_into(session: Session, paper_id: int, record: LookupRecord) -> list[st
     return changed
 
 
-def authors_of(row: Paper) -> list[Author]:
-    return [Author(a.family, a.given) for a in row.authors]
-
-
 class LookupService:
     def __init__(self, library: Library, config: OnlineConfig | None = None,
                  *, resolver: Resolver | None = None) -> None:
@@ -318,14 +313,7 @@ class LookupService:
             return LookupOutcome(paper_id, state, message=str(exc))
         with self.library.db.write() as session:
             changed = merge_into(session, paper_id, record)
-            session.execute(
-                text("INSERT OR REPLACE INTO lookup_queue (paper_id, state, attempts, "
-                     "next_attempt, last_error, requested) VALUES (:p, 'done', "
-                     "coalesce((SELECT attempts FROM lookup_queue WHERE paper_id = :p), 0) + 1,"
-                     " :t, '', coalesce((SELECT requested FROM lookup_queue "
-                     "WHERE paper_id = :p), :t))"),
-                {"p": paper_id, "t": now()},
-            )
+            _set_state(session, paper_id, "done")
         if record.unavailable:  # part of the record is still out there: ask again later
             self._mark_waiting(
                 paper_id, f"{', '.join(record.unavailable)} could not be reached", None)
@@ -339,16 +327,8 @@ class LookupService:
         return LookupOutcome(paper_id, "completed", changed)
 
     def _mark(self, paper_id: int, state: str, error: str) -> None:
-        stamp = now()
         with self.library.db.write() as session:
-            session.execute(
-                text("INSERT OR REPLACE INTO lookup_queue (paper_id, state, attempts, "
-                     "next_attempt, last_error, requested) VALUES (:p, :s, "
-                     "coalesce((SELECT attempts FROM lookup_queue WHERE paper_id = :p), 0) + 1,"
-                     " :t, :e, coalesce((SELECT requested FROM lookup_queue "
-                     "WHERE paper_id = :p), :t))"),
-                {"p": paper_id, "s": state, "t": stamp, "e": error},
-            )
+            _set_state(session, paper_id, state, error=error)
 
     def _mark_waiting(self, paper_id: int, error: str, retry_after: float | None) -> str:
         with self.library.db.write() as session:
@@ -359,18 +339,22 @@ class LookupService:
             if retry_after:
                 delay = max(delay, timedelta(seconds=retry_after))
             state = "failed" if attempts >= MAX_ATTEMPTS else "waiting"
-            stamp = now()
-            session.execute(
-                text("INSERT OR REPLACE INTO lookup_queue (paper_id, state, attempts, "
-                     "next_attempt, last_error, requested) VALUES (:p, :s, :a, :n, :e, "
-                     "coalesce((SELECT requested FROM lookup_queue WHERE paper_id = :p), :t))"),
-                {"p": paper_id, "s": state, "a": attempts, "n": stamp + delay, "e": error,
-                 "t": stamp},
-            )
+            _set_state(session, paper_id, state, error=error, delay=delay)
         return state
 
 
-def wait_seconds(outcomes: Sequence[LookupOutcome]) -> float:
-    """How long a caller should pause before the next round (for background runners)."""
-    return 60.0 if any(o.status == "waiting" for o in outcomes) else 0.0
+def _set_state(
+    session: Session, paper_id: int, state: str, *, error: str = "",
+    delay: timedelta = timedelta(0),
+) -> None:
+    """Record a lookup attempt: one more attempt, the new state, the next try after
+    ``delay``; when the paper was first asked for is kept."""
+    stamp = now()
+    session.execute(
+        text("INSERT OR REPLACE INTO lookup_queue (paper_id, state, attempts, next_attempt, "
+             "last_error, requested) VALUES (:p, :s, "
+             "coalesce((SELECT attempts FROM lookup_queue WHERE paper_id = :p), 0) + 1, :n, :e, "
+             "coalesce((SELECT requested FROM lookup_queue WHERE paper_id = :p), :t))"),
+        {"p": paper_id, "s": state, "n": stamp + delay, "e": error, "t": stamp},
+    )
 

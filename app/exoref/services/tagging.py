@@ -33,7 +33,7 @@ from sqlalchemy import text
 
 from exoref.domain.models import TagKind
 from exoref.errors import ExorefError, UsageError
-from exoref.storage.database import now
+from exoref.storage.database import now, rows_changed
 from exoref.tagging.tagger import DEFAULT_THRESHOLD, Tagger, TaggingInput, TaggingResult
 from exoref.tagging.vocabulary import (
     Concept,
@@ -355,7 +355,7 @@ class TaggingService:
                 text("DELETE FROM tag_rejections WHERE paper_id = :p AND tag_id = :t"),
                 {"p": paper_id, "t": tag_id},
             )
-            updated = _changed(session.execute(
+            updated = rows_changed(session.execute(
                 text("UPDATE paper_tags SET source = 'user' WHERE paper_id = :p AND tag_id = :t"),
                 {"p": paper_id, "t": tag_id},
             ))
@@ -373,7 +373,7 @@ class TaggingService:
         """A person says no: the tag goes (whoever put it there) and never comes back."""
         with self.library.db.write() as session:
             _require_paper(session, paper_id)
-            removed = _changed(session.execute(
+            removed = rows_changed(session.execute(
                 text("DELETE FROM paper_tags WHERE paper_id = :p AND tag_id = :t"),
                 {"p": paper_id, "t": tag_id},
             ))
@@ -746,10 +746,6 @@ def _sync(session: Session, vocab: Vocabulary) -> dict[str, int]:
         by_concept[concept.id] = tag_id
     return by_concept
 
-
-def _changed(result: Any) -> int:
-    """Rows an UPDATE/DELETE changed (``CursorResult.rowcount``)."""
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def in_order(vocab: Vocabulary) -> list[Concept]:

@@ -110,6 +110,12 @@ def _v3_tagging_and_lookups(conn: Connection) -> None:
 MIGRATIONS: dict[int, Migration] = {2: _v2_extra_fields, 3: _v3_tagging_and_lookups}
 
 
+def rows_changed(result: Any) -> int:
+    """Rows an INSERT/UPDATE/DELETE changed (``CursorResult.rowcount``, which the plain
+    ``Result`` type of ``Session.execute`` does not declare)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def now() -> datetime:
     """The library's clock: naive UTC, second precision is not assumed."""
     return datetime.now(UTC).replace(tzinfo=None)
