@@ -610,6 +610,49 @@ def test_reviews_of_msc_vesicle_therapy_are_on_topic(tagger: Tagger) -> None:
     assert "MSC-derived vesicles" in result.focus_reason
 
 
+def test_vesicle_therapy_from_an_unnamed_source_is_kept(tagger: Tagger) -> None:
+    """A review of "exosomes as cell-free therapy" that names no source is not flagged; the
+    same words about vesicles of a named other origin are."""
+    kept = tagger.suggest(TaggingInput(
+        "Extracellular vesicles as a cell-free therapy for cartilage repair: a review",
+        "We review animal studies in which extracellular vesicles were injected into injured "
+        "joints; they improved cartilage repair and reduced pain."))
+    assert kept.on_topic
+    assert "source is not named" in kept.focus_reason
+    other = tagger.suggest(TaggingInput(
+        "Exosomes secreted by cardiosphere-derived cells as a therapy for heart failure",
+        "Exosomes from cardiosphere-derived cells improved cardiac function after injection."))
+    assert not other.on_topic
+    assert "non-MSC" in other.focus_reason
+
+
+def test_an_abbreviation_is_defined_by_the_longest_phrase_before_it(tagger: Tagger) -> None:
+    """"Type 1 diabetes mellitus (T1DM)" defines T1DM as type 1 diabetes, not as the
+    "diabetes mellitus" inside the phrase."""
+    result = tagger.suggest(TaggingInput(
+        "Exosomes from bone marrow MSCs in T1DM",
+        "Type 1 diabetes mellitus (T1DM) is an autoimmune disease. Bone marrow MSC-derived "
+        "exosomes protected islets in NOD mice with T1DM."))
+    assert "type-1-diabetes" in applied(result)
+    assert result.get("diabetes") is None
+    assert any(e.phrase == "T1DM" for e in suggestion(result, "type-1-diabetes").evidence)
+
+
+def test_keywords_are_read_together_but_phrases_do_not_cross_them(tagger: Tagger) -> None:
+    """Keywords are one text for the tagger, joined so that the end of one keyword and the
+    start of the next never make a phrase ("acute kidney" + "injury model")."""
+    keywords = ("exosomes", "acute kidney", "injury model", "mesenchymal stem cells")
+    result = tagger.suggest(TaggingInput("Vesicles in a rat model", "", keywords))
+    assert result.get("acute-kidney-injury") is None
+    joined = tagger.suggest(TaggingInput("Vesicles in a rat model", "",
+                                         ("exosomes", "acute kidney injury")))
+    evidence = suggestion(joined, "acute-kidney-injury").evidence[0]
+    assert evidence.field == "keywords"
+    assert evidence.phrase == "acute kidney injury"
+    text = "; ".join(("exosomes", "acute kidney injury"))
+    assert text[evidence.start:evidence.end] == "acute kidney injury"
+
+
 def test_nothing_to_tag() -> None:
     result = Tagger(load_vocabulary(VOCABULARY_FILE)).suggest(TaggingInput(""))
     assert result.suggestions == ()
