@@ -1,16 +1,27 @@
-"""The work done on one file inside a worker process: hash it, sniff it, extract it.
+"""The work done on one file inside a worker process: hash it, sniff it, extract it, and
+suggest its tags from the extracted text.
 
-Kept lean on purpose: the worker processes import this module and PyMuPDF, nothing else.
+Kept lean on purpose: the worker processes import this module, PyMuPDF and the tagging
+engine (pure Python), nothing else.  Tagging here, on both cores beside the extraction,
+means an imported paper is stored with its tags in the same transaction.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from exoref.errors import UnreadableFileError
 from exoref.formats.pdf import PdfExtraction, extract_pdf, looks_like_pdf
 from exoref.storage.files import sha256_of
+
+if TYPE_CHECKING:
+    from exoref.tagging.spec import TaggerSpec
+    from exoref.tagging.tagger import TaggingResult
+
+log = logging.getLogger("exoref.import")
 
 
 @dataclass(slots=True)
@@ -23,6 +34,8 @@ class FileFacts:
     is_pdf: bool
     extraction: PdfExtraction | None = None
     error: str | None = None
+    #: tag suggestions from the extracted text, when the import asked for them
+    tagging: TaggingResult | None = None
 
 
 def examine(path_str: str) -> FileFacts:
@@ -40,3 +53,23 @@ def examine(path_str: str) -> FileFacts:
     except UnreadableFileError as exc:
         return FileFacts(path_str, sha, size, True, error=exc.user_message)
     return FileFacts(path_str, sha, size, True, extraction=extraction)
+
+
+@dataclass(frozen=True, slots=True)
+class Examiner:
+    """:func:`examine`, then tag suggestions from the extracted text with the tagger that
+    ``tagging`` names (none when it is None)."""
+
+    tagging: TaggerSpec | None = None
+
+    def __call__(self, path_str: str) -> FileFacts:
+        facts = examine(path_str)
+        if self.tagging is not None and facts.extraction is not None:
+            from exoref.tagging.spec import suggest_for
+
+            extraction = facts.extraction
+            try:
+                facts.tagging = suggest_for(self.tagging, extraction.reference, extraction.text)
+            except Exception:  # a tagging bug must not cost the import: tags can be redone
+                log.exception("tagging %s failed; it is imported without tags", path_str)
+        return facts

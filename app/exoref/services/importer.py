@@ -23,7 +23,8 @@ from exoref.domain.models import Attachment
 from exoref.errors import ExorefError, LibraryLockedError
 from exoref.formats.pdf import looks_like_pdf
 from exoref.formats.registry import detect_format
-from exoref.services.extraction import FileFacts, examine
+from exoref.services.extraction import Examiner, FileFacts
+from exoref.services.tagging import TaggingService, store_results
 from exoref.services.workers import WorkerPool
 from exoref.storage import files, repository, search_index
 from exoref.storage.database import now, translate_error
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from exoref.domain.models import Reference
     from exoref.formats.pdf import PdfExtraction
     from exoref.services.library import Library
+    from exoref.tagging.spec import TaggerSpec
 
 log = logging.getLogger("exoref.import")
 
@@ -138,6 +140,9 @@ class ImportService:
         self.library = library
         self.processes = processes
         self.timeout = timeout
+        #: during an import: the vocabulary's tag ids and the threshold new papers are
+        #: tagged with (None when tagging is unavailable)
+        self._tagging: tuple[dict[str, int], float] | None = None
 
     def import_paths(
         self,
@@ -157,8 +162,10 @@ class ImportService:
 
         for problem in plan.problems:
             report(problem)
+        spec = self._start_tagging() if plan.files else None
         pool: WorkerPool[str, FileFacts] = WorkerPool(
-            examine, processes=self.processes, timeout=self.timeout
+            Examiner(spec), processes=self.processes, timeout=self.timeout,
+            preload=("exoref.tagging.spec",) if spec is not None else (),
         )
         pattern = self.library.setting("citekey_pattern")
         failures: list[ImportResult] = []
@@ -206,21 +213,33 @@ class ImportService:
                         count = start + done
                         progress(result, count, max(expected - 1 + done, count))
 
-                results.extend(bibliography.import_file(path, progress=live, cancelled=cancelled))
+                entries = bibliography.import_file(path, progress=live, cancelled=cancelled)
+                results.extend(entries)
                 total += len(results) - done_before - 1
+                self._tag([r.id for r in entries if r.status == "added" and r.id is not None])
                 if cancelled is not None and cancelled():
                     break
-        self._tag([r.id for r in results if r.status == "added" and r.id is not None])
         return results
 
+    def _start_tagging(self) -> TaggerSpec | None:
+        """Get ready to tag new PDFs as they are stored: the extraction workers suggest tags
+        from the text they extract, and each paper is stored with its tags.  Tags can always
+        be redone (`exoref tag auto`), so a failure here is logged, never an import failure."""
+        service = TaggingService(self.library)
+        try:
+            self._tagging = (service.sync_vocabulary(), service.threshold)
+            return service.spec()
+        except ExorefError as exc:
+            log.warning("new papers are imported without tags: %s", exc)
+            self._tagging = None
+            return None
+
     def _tag(self, paper_ids: list[int]) -> None:
-        """Suggest tags for the papers just added (from their stored text): the ones above the
-        threshold are applied, the rest wait.  Tags can always be redone (`exoref tag auto`),
-        so a failure here is logged, never an import failure."""
+        """Suggest tags for the entries of a bibliography just added (from their stored text):
+        the ones above the threshold are applied, the rest wait.  A failure is logged, never an
+        import failure."""
         if not paper_ids:
             return
-        from exoref.services.tagging import TaggingService
-
         try:
             TaggingService(self.library).apply(paper_ids, processes=self.processes)
         except ExorefError as exc:
@@ -313,6 +332,9 @@ class ImportService:
         repository.insert_attachment(
             session, paper_id, self._attachment(copied[-1], facts, extraction)
         )
+        if facts.tagging is not None and self._tagging is not None:
+            tags, threshold = self._tagging
+            store_results(session, [(paper_id, facts.tagging)], tags, threshold)
         # Completed online later, never during the import (services/lookup.py).
         session.execute(_QUEUE_LOOKUP, {"p": paper_id, "t": now()})
         return ImportResult(facts.path, "added", id=paper_id, title=ref.title, citekey=citekey)

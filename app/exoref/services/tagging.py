@@ -34,6 +34,7 @@ from sqlalchemy import text
 from exoref.domain.models import TagKind
 from exoref.errors import ExorefError, UsageError
 from exoref.storage.database import now, rows_changed
+from exoref.tagging.spec import TaggerSpec, tagger_for, user_additions
 from exoref.tagging.tagger import DEFAULT_THRESHOLD, Tagger, TaggingInput, TaggingResult
 from exoref.tagging.vocabulary import (
     Concept,
@@ -146,23 +147,13 @@ class Overview:
 
 # -- the worker side: one Tagger per process ------------------------------------------------
 
-_TAGGERS: dict[str, Tagger] = {}
 
-
-def _tagger_for(user_json: str) -> Tagger:
-    tagger = _TAGGERS.get(user_json)
-    if tagger is None:
-        user = _user_from_json(user_json)
-        tagger = Tagger(load_vocabulary(vocabulary_path(), user))
-        _TAGGERS.clear()
-        _TAGGERS[user_json] = tagger
-    return tagger
-
-
-def tag_texts(job: tuple[str, list[tuple[int, TaggingInput]]]) -> list[tuple[int, TaggingResult]]:
+def tag_texts(
+    job: tuple[TaggerSpec, list[tuple[int, TaggingInput]]],
+) -> list[tuple[int, TaggingResult]]:
     """Tag a chunk of papers (runs in a worker process)."""
-    user_json, items = job
-    tagger = _tagger_for(user_json)
+    spec, items = job
+    tagger = tagger_for(spec)
     return [(pid, tagger.suggest(inp)) for pid, inp in items]
 
 
@@ -178,6 +169,10 @@ class TaggingService:
 
     # -- vocabulary --------------------------------------------------------------------------
 
+    def spec(self) -> TaggerSpec:
+        """The tagger this library tags with, as worker processes are told about it."""
+        return TaggerSpec(str(vocabulary_path()), self.user_additions_json())
+
     def user_additions_json(self) -> str:
         if self._user_json is None:
             with self.library.db.read() as session:
@@ -186,13 +181,12 @@ class TaggingService:
 
     def vocabulary(self) -> Vocabulary:
         if self._vocabulary is None:
-            user_json = self.user_additions_json()
-            user = _user_from_json(user_json)
+            user = user_additions(self.user_additions_json())
             self._vocabulary = load_vocabulary(vocabulary_path(), user)
         return self._vocabulary
 
     def tagger(self) -> Tagger:
-        return _tagger_for(self.user_additions_json())
+        return tagger_for(self.spec())
 
     @property
     def threshold(self) -> float:
@@ -245,8 +239,7 @@ class TaggingService:
         self._save_user_additions(user)
 
     def _user_additions(self) -> UserAdditions:
-        user_json = self.user_additions_json()
-        return _user_from_json(user_json) or UserAdditions()
+        return user_additions(self.user_additions_json()) or UserAdditions()
 
     def _save_user_additions(self, user: UserAdditions) -> None:
         with self.library.db.write() as session:
@@ -419,9 +412,9 @@ class TaggingService:
                     text("SELECT id FROM papers WHERE trashed_at IS NULL ORDER BY id"))
             ]
         total = len(ids)
-        user_json = self.user_additions_json()
+        spec = self.spec()
         jobs = (
-            (user_json, chunk) for chunk in self._read_chunks(ids)
+            (spec, chunk) for chunk in self._read_chunks(ids)
         )
         for batch in _run_jobs(jobs, processes, small=total < 2 * BATCH):
             with self.library.db.write() as session:
@@ -603,7 +596,7 @@ def store_results(
 
 
 def _run_jobs(
-    jobs: Iterable[tuple[str, list[tuple[int, TaggingInput]]]],
+    jobs: Iterable[tuple[TaggerSpec, list[tuple[int, TaggingInput]]]],
     processes: int | None,
     *,
     small: bool,
@@ -762,16 +755,6 @@ def in_order(vocab: Vocabulary) -> list[Concept]:
         for root in sorted(vocab.roots(group), key=lambda c: c.label.casefold()):
             visit(root)
     return out
-
-
-def _user_from_json(value: str) -> UserAdditions | None:
-    if not value:
-        return None
-    try:
-        return UserAdditions.from_dict(json.loads(value))
-    except (ValueError, ExorefError) as exc:
-        log.warning("ignoring unreadable vocabulary additions: %s", exc)
-        return None
 
 
 def _info(session: Session, key: str) -> str | None:
