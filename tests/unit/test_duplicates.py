@@ -52,6 +52,9 @@ def pairs(records: list[DuplicateKey]) -> set[tuple[int, int]]:
         ("An update", "update"),
         ("A", "a"),
         ("Роль экзосом", "роль экзосом"),  # another script is kept, not folded away
+        ("Экзосомы MSC 2020", "экзосомы msc 2020"),  # mostly another script: kept
+        ("Exosomes and MSCs in Москва", "exosomes and mscs in"),  # mostly Latin: folded
+        ("µ-CT of α-SMA", "mu ct of alpha sma"),
     ],
 )
 def test_normalize_title(raw: str, normal: str) -> None:

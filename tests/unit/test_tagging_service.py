@@ -168,14 +168,14 @@ def test_an_imported_pdf_is_stored_with_its_tags(library: Library, tmp_path: Pat
                                                  seeds_dir: Path) -> None:
     """The extraction workers tag the text they extract: the knee-OA clinical study seed
     lands with its automatic tags and their evidence, and its source."""
-    from tests.fixtures.pdfgen import render_article, seed_articles
-
     from exoref.services.importer import ImportService
+    from tests.fixtures.pdfgen import render_article, seed_articles
 
     spec = next(s for s in seed_articles(seeds_dir) if "knee" in s.title.lower())
     pdf = render_article(spec, tmp_path / "knee.pdf")
     [result] = ImportService(library, processes=1).import_paths([pdf])
-    assert result.status == "added" and result.id is not None
+    assert result.status == "added"
+    assert result.id is not None
     tags = _tags(library, result.id)
     assert {"knee-osteoarthritis", "umbilical-cord", "clinical-trial"} <= set(tags)
     with library.db.read() as session:
@@ -185,7 +185,8 @@ def test_an_imported_pdf_is_stored_with_its_tags(library: Library, tmp_path: Pat
             "SELECT evidence FROM paper_tags WHERE paper_id = :p AND source = 'auto' "
             "LIMIT 1"), {"p": result.id}).scalar()
     assert sources == {"auto"}
-    assert evidence and json.loads(evidence)
+    assert evidence
+    assert json.loads(evidence)
 
 
 def test_a_broken_vocabulary_does_not_stop_an_import(library: Library, tmp_path: Path,
@@ -193,15 +194,15 @@ def test_a_broken_vocabulary_does_not_stop_an_import(library: Library, tmp_path:
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Tags can be redone; papers cannot be lost: with no readable vocabulary the PDF is
     imported untagged."""
-    from tests.fixtures.pdfgen import render_article, seed_articles
-
     from exoref.services import tagging
     from exoref.services.importer import ImportService
+    from tests.fixtures.pdfgen import render_article, seed_articles
 
     broken = tmp_path / "vocabulary.json"
     broken.write_text("{not json", encoding="utf-8")
     monkeypatch.setattr(tagging, "vocabulary_path", lambda: broken)
     pdf = render_article(seed_articles(seeds_dir)[0], tmp_path / "seed.pdf")
     [result] = ImportService(library, processes=1).import_paths([pdf])
-    assert result.status == "added" and result.id is not None
+    assert result.status == "added"
+    assert result.id is not None
     assert _tags(library, result.id) == {}

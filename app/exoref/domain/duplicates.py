@@ -6,9 +6,10 @@ their years are at most one apart (online-first and print years differ).  A prep
 journal version count as the same work although their DOIs differ.
 
 The rules work on :class:`DuplicateKey`, a compact record the storage layer builds from its
-rows, so the same code checks one new paper at import (:func:`find_matches` against the
-candidates the library holds under the paper's :func:`blocking_keys`) and scans a whole
-library (:func:`find_duplicates`, which blocks records itself and never compares all pairs).
+rows, so the same code checks one new paper at import (:func:`find_matches` against the few
+candidates the library's indexes give) and scans a whole library (:func:`find_duplicates`,
+which blocks records itself and never compares all pairs): an import calls two papers one
+only when a scan would.
 
 Precision matters more than recall: a false "duplicate" invites the user to merge two papers.
 So conflicting identifiers veto a title match (two DOIs, two papers), and titles that differ
@@ -232,7 +233,9 @@ def _greek_names() -> dict[str, str]:
 
 
 _GREEK = _greek_names()
-_GREEK_TABLE = str.maketrans(_GREEK)
+_GREEK_RE = re.compile("[" + re.escape("".join(_GREEK)) + "]")
+#: The ASCII bytes that are not letters or digits (deleted to count those that are).
+_ASCII_NOT_ALNUM = bytes(b for b in range(128) if not chr(b).isalnum())
 _GREEK_WORDS = frozenset(_GREEK.values())
 _HTML_TAG_RE = re.compile(r"</?[A-Za-z][^<>]{0,80}>")
 _LATEX_CMD_RE = re.compile(r"\\([A-Za-z]+)\*?|\\[^A-Za-z]")
@@ -242,6 +245,10 @@ _SUBTITLE_RE = re.compile(r"[:;?!—]|\s[-–]{1,2}\s|\.\s")
 _ALNUM_RUNS_RE = re.compile(r"[^\W_]+")
 _DIGITS_RE = re.compile(r"\d+")
 _ARTICLES = frozenset({"the", "a", "an"})
+
+
+def _greek_name(match: re.Match[str]) -> str:
+    return _GREEK[match.group()]
 
 
 def _latex_command(match: re.Match[str]) -> str:
@@ -273,9 +280,18 @@ def _fold(text: str) -> str:
     """
     if text.isascii():
         return text.casefold()
-    text = text.translate(_GREEK_TABLE)
+    # str.translate with this table looks every character up: ten times slower than
+    # replacing the few Greek letters a title holds.
+    text = _GREEK_RE.sub(_greek_name, text)
     folded = ascii_fold(text)
-    if sum(c.isalnum() for c in folded) * 2 < sum(c.isalnum() for c in text):
+    # Counting letters one by one is the slowest step here, so it is done only when it can
+    # matter: ASCII letters and digits all survive ascii_fold, and while they are at least
+    # as many as the other characters, folding cannot have lost half of the title.
+    ascii_part = text.encode("ascii", "ignore")
+    ascii_alnum = len(ascii_part.translate(None, _ASCII_NOT_ALNUM))
+    if ascii_alnum < len(text) - len(ascii_part) and (
+        sum(c.isalnum() for c in folded) * 2 < sum(c.isalnum() for c in text)
+    ):
         decomposed = unicodedata.normalize("NFKD", text)
         folded = "".join(c for c in decomposed if not unicodedata.combining(c))
     return folded.casefold()
@@ -588,15 +604,7 @@ def _prepare(record: DuplicateKey) -> _Prepared:
             words = main_words or _words(clean)
             main_words = []
     author, author_words = _author_key(record.first_author)
-    if not record.doi:
-        doi = ""
-    elif _BARE_DOI_RE.fullmatch(record.doi):
-        doi = record.doi.lower()
-    else:
-        doi = (normalize_doi(record.doi) or "").lower()
-    arxiv = _arxiv_key(record.arxiv)
-    if not arxiv and doi.startswith("10.48550/arxiv."):
-        arxiv = _arxiv_key(doi[len("10.48550/arxiv."):])
+    doi, pmid, pmcid, arxiv = _identifiers(record)
     if doi:
         preprint = _PREPRINT_DOI_RE.match(doi) is not None
     else:
@@ -616,11 +624,28 @@ def _prepare(record: DuplicateKey) -> _Prepared:
         author_words=author_words,
         year=record.year,
         doi=doi,
-        pmid=(normalize_pmid(record.pmid) or "") if record.pmid else "",
-        pmcid=(normalize_pmcid(record.pmcid) or "").upper() if record.pmcid else "",
+        pmid=pmid,
+        pmcid=pmcid,
         arxiv=arxiv,
         preprint=preprint,
     )
+
+
+def _identifiers(record: DuplicateKey) -> tuple[str, str, str, str]:
+    """The DOI, PMID, PMCID and arXiv id of ``record`` in the form they are compared in
+    ("" for each one it lacks)."""
+    if not record.doi:
+        doi = ""
+    elif _BARE_DOI_RE.fullmatch(record.doi):
+        doi = record.doi.lower()
+    else:
+        doi = (normalize_doi(record.doi) or "").lower()
+    arxiv = _arxiv_key(record.arxiv)
+    if not arxiv and doi.startswith("10.48550/arxiv."):
+        arxiv = _arxiv_key(doi[len("10.48550/arxiv."):])
+    pmid = (normalize_pmid(record.pmid) or "") if record.pmid else ""
+    pmcid = (normalize_pmcid(record.pmcid) or "").upper() if record.pmcid else ""
+    return doi, pmid, pmcid, arxiv
 
 
 def _keys(p: _Prepared) -> list[str]:
@@ -683,20 +708,53 @@ def _same_author(a: _Prepared, b: _Prepared) -> bool | None:
     """Whether the first authors are the same person as far as their family names tell:
     ``None`` when either is unknown or when the names are a letter apart but too short to
     call it a misspelling ("Li" / "Lu", "Wang" / "Wong"); "Li" / "Wu" are different."""
-    if not a.author or not b.author:
+    return _same_family(a.author, a.author_words, b.author, b.author_words)
+
+
+def _same_family(a: str, a_words: frozenset[str], b: str,
+                 b_words: frozenset[str]) -> bool | None:
+    """:func:`_same_author` on two :func:`_author_key` results."""
+    if not a or not b:
         return None
-    if a.author == b.author:
+    if a == b:
         return True
-    if fuzz.ratio(a.author, b.author) >= 85:
+    if fuzz.ratio(a, b) >= 85:
         return True
-    distance = OSA.distance(a.author, b.author, score_cutoff=3)
-    if distance <= 1 and min(len(a.author), len(b.author)) >= 5:
+    distance = OSA.distance(a, b, score_cutoff=3)
+    if distance <= 1 and min(len(a), len(b)) >= 5:
         return True
     # "van der Berg" / "Berg", "García Márquez" / "García"
-    if a.author_words & b.author_words:
+    if a_words & b_words:
         return True
-    shortest = min(len(a.author), len(b.author))
+    shortest = min(len(a), len(b))
     return None if distance == 1 or (distance == 2 and shortest >= 6) else False
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """What :func:`_ruled_out` needs of the record checked (no title: cheap to make)."""
+
+    year: int | None
+    author: str
+    author_words: frozenset[str]
+    ids: tuple[str, str, str, str]
+
+
+def _head(record: DuplicateKey) -> _Head:
+    author, words = _author_key(record.first_author)
+    return _Head(record.year, author, words, _identifiers(record))
+
+
+def _ruled_out(a: _Head, b: DuplicateKey) -> bool:
+    """Whether :func:`_compare` would reject ``b`` whatever its title: no identifier in
+    common with ``a``, and years more than one apart or first authors that differ.  Checked
+    before titles are prepared: working out a title costs more than everything else, and
+    most candidates of an import check fail here (another author, another year)."""
+    if a.year is None or b.year is None or abs(a.year - b.year) <= 1:
+        author, words = _author_key(b.first_author)
+        if _same_family(a.author, a.author_words, author, words) is not False:
+            return False
+    return not any(x and x == y for x, y in zip(_identifiers(b), a.ids, strict=True))
 
 
 def _identifier_contradicted(a: _Prepared, b: _Prepared) -> bool:
@@ -824,6 +882,11 @@ def _compare(a: _Prepared, b: _Prepared, threshold: float,
 
 def _reason(a: _Prepared, b: _Prepared, score: float, subtitle_ignored: bool,
             author: bool | None, preprint_pair: bool) -> str:
+    if score >= 100 and not subtitle_ignored and author and a.year is not None \
+            and a.year == b.year:
+        # the wording imports have always used for this case
+        text = f"same title, first author and year {a.year}"
+        return f"preprint and journal version: {text}" if preprint_pair else text
     what = "same title" if score >= 100 else "similar title"
     detail = f"{score:.0f}, subtitle ignored" if subtitle_ignored else f"{score:.0f}"
     if author:
@@ -852,16 +915,22 @@ def find_matches(record: DuplicateKey, candidates: Iterable[DuplicateKey], *,
                  scorer: Scorer = "ratio") -> list[Match]:
     """The candidates that are the same work as ``record``, best first.
 
-    For checking one new paper at import: ``candidates`` are the papers the library holds
-    under any of the record's :func:`blocking_keys` (a candidate with ``record``'s own id is
-    skipped).  ``a`` of each match is ``record.id``, ``b`` the candidate's.
+    For checking one new paper at import: ``candidates`` are papers of the library that
+    may be the same work (sharing an identifier, or any of the record's
+    :func:`blocking_keys`, or close to its title in an index); one with ``record``'s own id
+    is skipped.  ``a`` of each match is ``record.id``, ``b`` the candidate's.  Candidates
+    that no title could make a match (another first author or year, no identifier in
+    common) are set aside before their titles are worked out.
     """
     compare = _SCORERS[scorer]
-    mine = _prepare(record)
+    head = _head(record)
+    mine: _Prepared | None = None  # prepared once a candidate needs it
     found = []
     for candidate in candidates:
-        if candidate.id == record.id:
+        if candidate.id == record.id or _ruled_out(head, candidate):
             continue
+        if mine is None:
+            mine = _prepare(record)
         match = _compare(mine, _prepare(candidate), threshold, compare)
         if match is not None:
             found.append(match)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from exoref.domain.duplicates import DuplicateGroup, DuplicateKey, find_duplicates
+from exoref.domain.duplicates import DuplicateGroup, find_duplicates
 from exoref.errors import ExorefError, UsageError
 from exoref.storage import repository, search_index
 from exoref.storage.database import now, rows_changed
@@ -67,16 +67,18 @@ class DuplicateService:
         self.library = library
 
     def find(self) -> list[DuplicateGroup]:
-        """Every group of papers (not in the trash) that are the same work."""
+        """Every group of papers (not in the trash) that are the same work.
+
+        The records are read as an import reads its candidates
+        (:func:`exoref.storage.repository.duplicate_key`) and judged by the same rules, so
+        a pair an import took for one paper is a pair this finds, and the other way round.
+        """
         with self.library.db.read() as session:
             keys = [
-                DuplicateKey(id=int(r.id), title=r.title or "", first_author=r.first_author or "",
-                             year=r.year, doi=r.doi or "", pmid=r.pmid or "",
-                             pmcid=r.pmcid or "", arxiv=r.arxiv or "",
-                             entry_type=r.entry_type or "", journal=r.journal or "")
+                repository.duplicate_key(r)
                 for r in session.execute(text(
-                    "SELECT id, title, first_author, year, doi, pmid, pmcid, arxiv, entry_type,"
-                    " journal FROM papers WHERE trashed_at IS NULL"))
+                    f"SELECT {repository.DUPLICATE_KEY_COLUMNS} FROM papers "
+                    "WHERE trashed_at IS NULL"))
             ]
         return find_duplicates(keys)
 

@@ -7,14 +7,20 @@ service; they never commit.
 from __future__ import annotations
 
 import functools
+import re
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import bindparam, select, text
 
 from exoref.domain.citekeys import make_citekey, unique_citekey
-from exoref.domain.identifiers import normalize_doi, normalize_title_key
+from exoref.domain.duplicates import MIN_TITLE, DuplicateKey, find_matches
+from exoref.domain.identifiers import (
+    normalize_doi,
+    normalize_pmcid,
+    normalize_pmid,
+    normalize_title_key,
+)
 from exoref.domain.models import TEXT_FIELDS, Attachment, Author, Reference, Tag, TagKind
-from exoref.domain.text import ascii_fold
 from exoref.storage import search_index
 from exoref.storage.database import now
 from exoref.storage.orm import AttachmentRow, Paper, PaperAuthor, PaperTag, TagRow
@@ -269,57 +275,112 @@ _ATTACHMENTS = cast("Table", AttachmentRow.__table__)
 _PAPER_TAGS = cast("Table", PaperTag.__table__)
 _BY_HASH = select(_ATTACHMENTS.c.paper_id).where(_ATTACHMENTS.c.sha256 == bindparam("v")).limit(1)
 
-#: Every paper that may be the same work as a new one, in one indexed query: same DOI (case
-#: folded), PMID, PMCID or normalised title (with its first author's family name and year for
-#: the caller to compare), ranked in that order.  An empty parameter matches nothing.
+#: The columns of ``papers`` a :class:`~exoref.domain.duplicates.DuplicateKey` is made of,
+#: in the order :func:`duplicate_key` reads them.
+DUPLICATE_KEY_COLUMNS = (
+    "id, title, first_author, year, doi, pmid, pmcid, arxiv, entry_type, journal"
+)
+#: Papers sorted next to a new paper by title key that are read on each side of it.  A title
+#: misspelt after its first few letters, cut short or given a subtitle sorts close to the
+#: title it stands for; more neighbours cost more (each is compared in Python).
+TITLE_NEIGHBOURS = 5
+#: At most this many papers with the very same title key are read: a guard against titles
+#: that many papers share ("Editorial", "Reply to the letter to the editor").
+SAME_TITLE_LIMIT = 100
+
+_COLS = DUPLICATE_KEY_COLUMNS
+#: Years at most one apart, or either unknown: papers by title need them (identifiers not).
+_NEAR_YEAR = "(:year IS NULL OR year IS NULL OR year BETWEEN :year - 1 AND :year + 1)"
+#: Every paper that may be the same work as a new one, in one statement of indexed lookups
+#: whose cost does not grow with the library: the same DOI (case folded), PMID or PMCID;
+#: the same title key, also with a leading article added or dropped ("The X" / "X"); and
+#: the :data:`TITLE_NEIGHBOURS` papers on each side of the title key in its index.  Papers
+#: found by title are read only when their years are at most one apart.
+#: :func:`pick_duplicate` lets :func:`exoref.domain.duplicates.find_matches` decide, so an
+#: import reports a pair as duplicates only when ``exoref duplicates`` would.  An empty
+#: parameter matches nothing.  Not read: papers with the same first author and year whose
+#: titles differ in their first letters (no index covers first author and year), and papers
+#: sharing only an arXiv id (not indexed).
 DUPLICATE_CANDIDATES = text(
-    """
-    SELECT 0 AS rank, id, NULL AS year, NULL AS family FROM papers
-        WHERE :doi <> '' AND lower(doi) = :doi
+    f"""
+    SELECT {_COLS} FROM papers WHERE :doi <> '' AND lower(doi) = :doi
     UNION ALL
-    SELECT 1, id, NULL, NULL FROM papers WHERE :pmid <> '' AND pmid = :pmid
+    SELECT {_COLS} FROM papers WHERE :pmid <> '' AND pmid = :pmid
     UNION ALL
-    SELECT 2, id, NULL, NULL FROM papers WHERE :pmcid <> '' AND pmcid = :pmcid
+    SELECT {_COLS} FROM papers WHERE :pmcid <> '' AND pmcid = :pmcid
     UNION ALL
-    SELECT 3, p.id, p.year, a.family FROM papers p
-        JOIN paper_authors a ON a.paper_id = p.id AND a.position = 0
-        WHERE :title_key <> '' AND p.title_key = :title_key
-    ORDER BY 1, 2
+    SELECT * FROM (
+        SELECT {_COLS} FROM papers WHERE :title_key <> '' AND title_key <> ''
+            AND title_key IN (:title_key, :bare_key, 'the' || :bare_key, 'a' || :bare_key,
+                              'an' || :bare_key)
+            AND {_NEAR_YEAR}
+        LIMIT {SAME_TITLE_LIMIT})
+    UNION ALL
+    SELECT * FROM (
+        SELECT {_COLS} FROM papers WHERE :title_key <> '' AND title_key > :title_key
+        ORDER BY title_key LIMIT {TITLE_NEIGHBOURS}) WHERE {_NEAR_YEAR}
+    UNION ALL
+    SELECT * FROM (
+        SELECT {_COLS} FROM papers WHERE :title_key <> '' AND title_key < :title_key
+            AND title_key <> ''
+        ORDER BY title_key DESC LIMIT {TITLE_NEIGHBOURS}) WHERE {_NEAR_YEAR}
     """
 )
 
+_LEADING_ARTICLE_RE = re.compile(r"\s*(?:the|an?)\b\W*", re.IGNORECASE)
 
-def duplicate_parameters(ref: Reference) -> dict[str, str]:
+
+def duplicate_parameters(ref: Reference) -> dict[str, str | int | None]:
     """The parameters of :data:`DUPLICATE_CANDIDATES` for ``ref``."""
     doi = _normal_doi(ref.doi) if ref.doi else None
     key = title_key(ref.title)
+    usable = len(key) >= MIN_TITLE
+    bare = key  # the key without a leading article
+    article = _LEADING_ARTICLE_RE.match(ref.title)
+    if article is not None and article.end() < len(ref.title):
+        without = title_key(ref.title[article.end():])
+        if len(without) >= MIN_TITLE:
+            bare = without
     return {
         "doi": doi.lower() if doi else "",
-        "pmid": ref.pmid,
-        "pmcid": ref.pmcid,
-        "title_key": key if len(key) >= 12 and ref.authors else "",
+        "pmid": (normalize_pmid(ref.pmid) or ref.pmid.strip()) if ref.pmid else "",
+        "pmcid": (normalize_pmcid(ref.pmcid) or ref.pmcid.strip()) if ref.pmcid else "",
+        "title_key": key if usable else "",
+        "bare_key": bare if usable else "",
+        "year": ref.year,
     }
 
 
+def duplicate_key(row: Sequence[Any]) -> DuplicateKey:
+    """The :class:`~exoref.domain.duplicates.DuplicateKey` of a row of
+    :data:`DUPLICATE_KEY_COLUMNS`."""
+    pid, title, first, year, doi, pmid, pmcid, arxiv, entry_type, journal = row
+    return DuplicateKey(id=int(pid), title=title or "", first_author=first or "", year=year,
+                        doi=doi or "", pmid=pmid or "", pmcid=pmcid or "", arxiv=arxiv or "",
+                        entry_type=entry_type or "", journal=journal or "")
+
+
 def pick_duplicate(ref: Reference, rows: Iterable[Sequence[Any]]) -> tuple[int, str] | None:
-    """The first of the :data:`DUPLICATE_CANDIDATES` rows that is the same work as ``ref``,
-    and why."""
-    first = author_key(ref.authors[0].family) if ref.authors else ""
-    for rank, pid, year, family in rows:
-        if rank == 0:
-            return int(pid), f"same DOI {_normal_doi(ref.doi)}"
-        if rank == 1:
-            return int(pid), f"same PMID {ref.pmid}"
-        if rank == 2:
-            return int(pid), f"same PMCID {ref.pmcid}"
-        if year == ref.year and author_key(family) == first:
-            return int(pid), "same title, first author and year"
-    return None
+    """The paper among the :data:`DUPLICATE_CANDIDATES` rows that is the same work as
+    ``ref`` by the rules of :func:`exoref.domain.duplicates.find_matches` (a shared
+    identifier first, then the closest title), and why; ``None`` if there is none."""
+    candidates: dict[int, DuplicateKey] = {}
+    for row in rows:
+        if row[0] not in candidates:
+            candidates[row[0]] = duplicate_key(row)
+    if not candidates:
+        return None
+    matches = find_matches(DuplicateKey.from_reference(ref, 0), candidates.values())
+    if not matches:
+        return None
+    return matches[0].b, matches[0].reason
 
 
 def find_duplicate_id(session: Session, ref: Reference) -> tuple[int, str] | None:
     """The id of a paper already in the library that is the same work as ``ref``, and why:
-    same DOI, PMID or PMCID, or the same normalised title, first author and year."""
+    a shared DOI, PMID or PMCID, or a close title with the same first author and years at
+    most one apart, as :func:`exoref.domain.duplicates.find_matches` judges them, among the
+    papers :data:`DUPLICATE_CANDIDATES` reads."""
     rows = session.connection().execute(DUPLICATE_CANDIDATES, duplicate_parameters(ref))
     return pick_duplicate(ref, rows)
 
@@ -338,12 +399,6 @@ def find_paper_by_file_hash(session: Session, sha256: str) -> int | None:
     """The paper that already has a file with this SHA-256."""
     pid = session.connection().execute(_BY_HASH, {"v": sha256}).scalar()
     return None if pid is None else int(pid)
-
-
-def author_key(family: str) -> str:
-    """A family name as duplicate detection compares it: ASCII, case-folded, no spaces or
-    hyphens."""
-    return ascii_fold(family).casefold().replace(" ", "").replace("-", "")
 
 
 def find_attachment_by_hash(session: Session, sha256: str) -> AttachmentRow | None:
