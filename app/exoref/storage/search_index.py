@@ -468,7 +468,7 @@ def _search_fts(
             f"SELECT id, score FROM c ORDER BY score, id DESC{best}"
         )
         values = {**params, "match": match, "window": window, "wanted": wanted}
-        for pid, score in db.execute(text(sql), values):
+        for pid, score in db.execute(text(sql), values).all():
             if pid not in scores or score < scores[pid]:
                 scores[int(pid)] = float(score)
         if wanted is None and window is not None:
@@ -526,7 +526,7 @@ def _search_sql(
             f"LEFT JOIN h ON p.id = h.id WHERE {where} "
             f"GROUP BY p.id ORDER BY s, p.year DESC, p.id DESC{page}"
         )
-    return [(int(pid), float(score)) for pid, score in db.execute(text(sql), values)]
+    return [(int(pid), float(score)) for pid, score in db.execute(text(sql), values).all()]
 
 
 def _meta_can_answer(match: str) -> bool:
@@ -561,7 +561,7 @@ def _snippets(db: Executor, match: str, ids: list[int], scope: Scope) -> dict[in
                 f"AND +rowid IN ({id_list})"
             ),
             {"match": match, "low": min(missing), "high": max(missing)},
-        )
+        ).all()
         for pid, snip in rows:
             if snip and "[" in snip and not _FACET_SNIPPET.match(snip):
                 found[int(pid)] = " ".join(str(snip).split())
