@@ -59,33 +59,34 @@ def to_reference(row: Paper) -> Reference:
 def load_references(session: Session, ids: Sequence[int]) -> list[Reference]:
     """References for ``ids``, in that order, read with four plain queries.
 
-    The fast path for lists and search results: no ORM identity map, no lazy loading.
+    The fast path for lists and search results: no ORM identity map, no lazy loading, and
+    every result fetched at once (row by row iteration costs ~10 µs a row).
     """
     if not ids:
         return []
     conn = session.connection()  # Core rows: no ORM entity machinery per statement
     papers = Paper.__table__
-    rows = {r.id: r for r in conn.execute(select(papers).where(papers.c.id.in_(ids)))}
+    rows = {r.id: r for r in conn.execute(select(papers).where(papers.c.id.in_(ids))).all()}
     authors: dict[int, list[Author]] = {}
     for pid, family, given in conn.execute(
         select(PaperAuthor.paper_id, PaperAuthor.family, PaperAuthor.given)
         .where(PaperAuthor.paper_id.in_(ids))
         .order_by(PaperAuthor.paper_id, PaperAuthor.position)
-    ):
+    ).all():
         authors.setdefault(pid, []).append(Author(family, given))
     tags: dict[int, list[Tag]] = {}
     for pid, name, kind in conn.execute(
         select(PaperTag.paper_id, TagRow.name, TagRow.kind)
         .join(TagRow, TagRow.id == PaperTag.tag_id)
         .where(PaperTag.paper_id.in_(ids))
-    ):
+    ).all():
         tags.setdefault(pid, []).append(Tag(name, TagKind(kind)))
     files: dict[int, list[Attachment]] = {}
     for att in conn.execute(
         select(AttachmentRow.__table__)
         .where(AttachmentRow.paper_id.in_(ids))
         .order_by(AttachmentRow.id)
-    ):
+    ).all():
         files.setdefault(att.paper_id, []).append(_attachment(att))
     refs = []
     for pid in ids:
