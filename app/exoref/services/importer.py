@@ -24,7 +24,7 @@ from exoref.errors import ExorefError, LibraryLockedError
 from exoref.formats.pdf import looks_like_pdf
 from exoref.formats.registry import detect_format
 from exoref.services.extraction import Examiner, FileFacts
-from exoref.services.tagging import TaggingService, store_results
+from exoref.services.tagging import TaggingService, focus_flags, store_new_paper
 from exoref.services.workers import WorkerPool
 from exoref.storage import files, repository, search_index
 from exoref.storage.database import now, translate_error
@@ -326,15 +326,18 @@ class ImportService:
                 citekey=paper.citekey,
             )
         copied.append(self._copy_in(Path(facts.path), reference_name(ref)))
+        tagging = facts.tagging if self._tagging is not None else None
+        if tagging is not None:
+            ref.flags = focus_flags(ref.flags, tagging)
         paper_id, citekey = repository.insert_reference(
             session, ref, pattern=pattern, body=extraction.text or None
         )
         repository.insert_attachment(
             session, paper_id, self._attachment(copied[-1], facts, extraction)
         )
-        if facts.tagging is not None and self._tagging is not None:
+        if tagging is not None and self._tagging is not None:
             tags, threshold = self._tagging
-            store_results(session, [(paper_id, facts.tagging)], tags, threshold)
+            store_new_paper(session, paper_id, tagging, tags, threshold)
         # Completed online later, never during the import (services/lookup.py).
         session.execute(_QUEUE_LOOKUP, {"p": paper_id, "t": now()})
         return ImportResult(facts.path, "added", id=paper_id, title=ref.title, citekey=citekey)

@@ -520,6 +520,16 @@ class TaggingService:
 # -- writing results -------------------------------------------------------------------------
 
 
+_INSERT_AUTO = text(
+    "INSERT INTO paper_tags (paper_id, tag_id, source, score, evidence) "
+    "VALUES (:p, :t, 'auto', :s, :e)"
+)
+_INSERT_WAITING = text(
+    "INSERT OR REPLACE INTO tag_suggestions (paper_id, tag_id, score, evidence, at) "
+    "VALUES (:p, :t, :s, :e, :at)"
+)
+
+
 def store_results(
     session: Session,
     batch: Sequence[tuple[int, TaggingResult]],
@@ -568,13 +578,10 @@ def store_results(
                 delete_links.append({"p": pid, "t": tag_id})
                 report.removed += 1
         flags = flags_of.get(pid, [])
-        off = not result.on_topic and ON_TOPIC_FLAG not in flags
-        if off != (OFF_TOPIC_FLAG in flags):
-            new_flags = [f for f in flags if f != OFF_TOPIC_FLAG]
-            if off:
-                new_flags.append(OFF_TOPIC_FLAG)
+        new_flags = focus_flags(flags, result)
+        if new_flags != flags:
             flag_updates.append({"p": pid, "f": json.dumps(new_flags)})
-        if off:
+        if OFF_TOPIC_FLAG in new_flags:
             report.off_topic += 1
     placeholders = ",".join(str(int(i)) for i in ids)
     conn.execute(text(f"DELETE FROM tag_suggestions WHERE paper_id IN ({placeholders})"))
@@ -582,17 +589,53 @@ def store_results(
         conn.execute(text("DELETE FROM paper_tags WHERE paper_id = :p AND tag_id = :t"),
                      delete_links)
     if insert_links:
-        conn.execute(text("INSERT INTO paper_tags (paper_id, tag_id, source, score, evidence) "
-                          "VALUES (:p, :t, 'auto', :s, :e)"), insert_links)
+        conn.execute(_INSERT_AUTO, insert_links)
     if update_links:
         conn.execute(text("UPDATE paper_tags SET score = :s, evidence = :e "
                           "WHERE paper_id = :p AND tag_id = :t"), update_links)
     if suggestions:
-        conn.execute(text("INSERT OR REPLACE INTO tag_suggestions "
-                          "(paper_id, tag_id, score, evidence, at) "
-                          "VALUES (:p, :t, :s, :e, :at)"), suggestions)
+        conn.execute(_INSERT_WAITING, suggestions)
     if flag_updates:
         conn.execute(text("UPDATE papers SET flags = :f WHERE id = :p"), flag_updates)
+
+
+def focus_flags(flags: Sequence[str], result: TaggingResult) -> list[str]:
+    """``flags`` with the off-topic flag set or cleared as ``result`` says (a person's "keep
+    it" stands)."""
+    off = not result.on_topic and ON_TOPIC_FLAG not in flags
+    kept = [f for f in flags if f != OFF_TOPIC_FLAG]
+    return [*kept, OFF_TOPIC_FLAG] if off else kept
+
+
+def store_new_paper(
+    session: Session,
+    paper_id: int,
+    result: TaggingResult,
+    tags: dict[str, int],
+    threshold: float,
+) -> None:
+    """Write the tags of a paper inserted in this transaction (an import): it has no tags,
+    suggestions or rejections yet, so nothing is read first.  Its flags are the caller's
+    (:func:`focus_flags`, before the insert)."""
+    stamp = now()
+    applied: list[dict[str, Any]] = []
+    waiting: list[dict[str, Any]] = []
+    for s in result.suggestions:
+        tag_id = tags.get(s.concept)
+        if tag_id is None:
+            continue
+        row: dict[str, Any] = {"p": paper_id, "t": tag_id, "s": s.score,
+                               "e": _dump([_evidence_json(e) for e in s.evidence])}
+        if s.score >= threshold:
+            applied.append(row)
+        else:
+            row["at"] = stamp
+            waiting.append(row)
+    conn = session.connection()
+    if applied:
+        conn.execute(_INSERT_AUTO, applied)
+    if waiting:
+        conn.execute(_INSERT_WAITING, waiting)
 
 
 def _run_jobs(
