@@ -38,6 +38,7 @@ from exoref.domain.models import Author, Reference
 from exoref.errors import QuerySyntaxError, UnreadableFileError
 from exoref.formats.bibtex import parse_bibtex, write_bibtex
 from exoref.formats.registry import read_bibliography
+from exoref.services.importer import plan_import
 from exoref.services.library import Library
 from exoref.services.papers import PaperService
 from exoref.services.search import SearchService
@@ -45,6 +46,7 @@ from exoref.services.views import ViewService
 from exoref.services.workers import WorkerPool
 from tests.conftest import CORPUS, make_ref
 from tests.fixtures import hostile, pdfgen
+from tests.stress import run_exoref
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -148,17 +150,28 @@ def test_file_reader_raises_only_unreadable_file_error(
         assert refusal.user_message
 
 
-@pytest.mark.xfail(
-    strict=True, raises=RecursionError,
-    reason="formats/registry.py _json_kind() (and the CSL-JSON/BBT readers) call json.loads "
-           "without catching RecursionError: a deeply nested .json crashes detection, and "
-           "with it plan_import() for the whole folder",
-)
 def test_deeply_nested_json_is_refused_not_a_crash(scratch: Path) -> None:
-    path = scratch / "deep.json"
+    folder = scratch / "deep"
+    folder.mkdir(exist_ok=True)
+    path = folder / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
-    with pytest.raises(UnreadableFileError):
-        read_bibliography(path)
+    (folder / "wrapped.json").write_text('{"items": [' + '{"a": ' * 100_000 + "1"
+                                         + "}" * 100_000 + "]}", encoding="utf-8")
+    for bad in (path, folder / "wrapped.json"):
+        with pytest.raises(UnreadableFileError, match=rf"{bad.name} .*nested more than"):
+            read_bibliography(bad)
+    (folder / "refs.bib").write_text("@article{k, title={T}}\n", encoding="utf-8")
+    plan = plan_import([folder])  # detection goes on for the rest of the folder
+    assert sorted(p.name for p in plan.bibliographies) == ["deep.json", "refs.bib",
+                                                          "wrapped.json"]
+    done = run_exoref("import", str(folder), "--library", str(scratch / "deep-lib"))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr, done.stderr[-600:]
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "1 added, 0 duplicates, 2 failed", done.stdout
+    for bad in (path, folder / "wrapped.json"):
+        assert any(line.startswith(f"failed  {bad} ") and "nested more than" in line
+                   for line in lines), done.stdout
 
 
 # -- the writer --------------------------------------------------------------------------------
@@ -278,15 +291,16 @@ def test_any_query_through_the_real_search_gives_results_or_a_syntax_error(
         raise AssertionError(f"the window's search rejects {query!r}") from None
 
 
-@pytest.mark.xfail(
-    strict=True, raises=UnicodeEncodeError,
-    reason="lead: a lone surrogate in a query (what Python makes of invalid UTF-8 in argv: "
-           "`exoref search $'AND\\xff'`) reaches SQLite and raises UnicodeEncodeError; "
-           "domain/query.py parse_query() should refuse it with QuerySyntaxError",
-)
-def test_a_query_with_a_lone_surrogate_is_a_syntax_error(search_library: Library) -> None:
+@pytest.mark.parametrize("query", ["AND\udcff", "\ud800", "exosome \udcc3\udca9"])
+def test_a_query_with_a_lone_surrogate_is_a_syntax_error(
+    search_library: Library, query: str
+) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        SearchService(search_library).search(query)
+    assert info.value.position == query.index(next(c for c in query if 0xD800 <= ord(c) < 0xE000))
+    assert "not valid text" in info.value.user_message
     with pytest.raises(QuerySyntaxError):
-        SearchService(search_library).search("AND\udcff")
+        ViewService(search_library).ids(query=query, sort="relevance")
 
 
 # -- PDF extraction on mutated files ------------------------------------------------------------

@@ -103,6 +103,40 @@ def test_key_with_characters_bibtex_cannot_use(library: Library, tmp_path: Path)
     assert "characters BibTeX cannot use" in results[0].reason
 
 
+def test_control_characters_in_keys_never_reach_the_library(
+    library: Library, tmp_path: Path
+) -> None:
+    bib = tmp_path / "refs.bib"
+    bib.write_bytes(b"@article{nul\x002020, title={NUL in the key}, author={Zero, B.}}\n"
+                    b"@article{\x00\x1b, title={Nothing but control}, author={Ctl, A.},"
+                    b" year={2021}}\n"
+                    b"@article{, title={Nothing but control}, author={Ctl, A.}, year={2021}}\n")
+    ris = write(tmp_path, "TY  - JOUR\nID  - ris\x01key\nTI  - From RIS\nAU  - Lee, K.\n"
+                          "PY  - 2020\nER  - \n", "a.ris")
+    csl = write(tmp_path, json.dumps([{"id": "csl\u0007\u202ekey", "type": "book",
+                                       "title": "From CSL"}]), "b.json")
+    service = BibliographyService(library)
+    nul, only_control, keyless = service.import_file(bib)
+    assert (nul.status, nul.citekey) == ("added", "nul2020")
+    assert "control characters dropped from the citation key 'nul\\x002020'" in nul.reason
+    # as for an entry without a key: a key made from its fields (the same one, but taken)
+    assert only_control.status == "added"
+    assert "holds nothing but control characters" in only_control.reason
+    assert keyless.status == "duplicate"  # same title, first author and year
+    fresh = service.import_file(write(tmp_path, "@article{, title={Fresh}, author={Ctl, A.},"
+                                                " year={2021}}\n", "keyless.bib"))[0]
+    assert only_control.citekey is not None
+    assert fresh.citekey is not None
+    assert only_control.citekey[:7] == fresh.citekey[:7] == "ctl2021"
+    [from_ris] = service.import_file(ris)
+    [from_csl] = service.import_file(csl)
+    assert (from_ris.citekey, from_csl.citekey) == ("riskey", "cslkey")
+    assert "control characters dropped" in from_ris.reason
+    with library.db.read() as session:
+        keys = list(session.scalars(text("SELECT citekey FROM papers")))
+    assert all(key.isprintable() and key.isascii() for key in keys), keys
+
+
 def test_taken_key_gets_a_suffix_and_says_so(library: Library, tmp_path: Path) -> None:
     PaperService(library).add([(make_ref("Another paper entirely", "A Smith", year=2001,
                                          citekey="smith2001"), None)])
@@ -150,6 +184,20 @@ def test_other_formats_import_through_the_same_path(
     unreadable = service.import_file(notes)
     assert [(r.path, r.status) for r in unreadable] == [(str(notes), "failed")]
     assert "is not a bibliography ExoRef can read" in unreadable[0].reason
+
+
+def test_a_file_that_cannot_be_read_is_reported_through_progress_too(
+    library: Library, tmp_path: Path
+) -> None:
+    deep = write(tmp_path, "[" * 1000 + "]" * 1000, "deep.json")
+    seen: list[ImportResult] = []
+    results = BibliographyService(library).import_file(
+        deep, progress=lambda result, _done, _total: seen.append(result))
+    assert seen == results  # the command prints and counts what progress gets
+    [result] = results
+    assert (result.path, result.status) == (str(deep), "failed")
+    assert result.reason.startswith("deep.json is not a bibliography ExoRef can read: JSON "
+                                    "nested more than 64 levels deep (line 1)")
 
 
 @pytest.fixture
@@ -504,7 +552,7 @@ def test_a_lost_transaction_stops_the_import_and_a_rerun_completes(
         path, progress=lambda result, _done, _total: seen.append(result.status))
     statuses = [r.status for r in results]
     assert statuses == ["added"] * 100 + ["failed"] * 21 + ["failed"]
-    assert seen == statuses[:-1]
+    assert seen == statuses  # the file's own result too: the command prints what it gets
     assert results[110].reason == "line 1101: not stored: transaction lost"
     assert results[120].reason == "line 1201: transaction lost"
     assert results[-1].path == str(path)

@@ -15,6 +15,8 @@ from exoref.formats.bibtex import (
     read_bibtex,
     write_bibtex,
 )
+from exoref.formats.common import UTF8_WITH_REPLACEMENTS, decode_text, detect_encoding
+from exoref.formats.registry import read_bibliography
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -178,6 +180,34 @@ def test_entry_without_key_is_read() -> None:
     assert "no citation key" in parsed.entries[0].warnings[0]
 
 
+@pytest.mark.parametrize(
+    ("raw_key", "key"),
+    [("nul\x002020", "nul2020"), ("\x1b[31mred\x7f2020", "[31mred2020"),
+     ("evil\u202egnp.exe", "evilgnp.exe"), ("c1\x9bkey", "c1key")],
+)
+def test_control_characters_are_dropped_from_keys(raw_key: str, key: str) -> None:
+    parsed = parse_bibtex(f"@article{{{raw_key}, title={{T}}, author={{Lee, K.}}}}\n")
+    [entry] = parsed.entries
+    assert (entry.key, entry.reference.citekey) == (key, key)
+    assert entry.warnings == [f"control characters dropped from the citation key {raw_key!r}"]
+    assert entry.warnings[0].isprintable()  # the warning shows them escaped
+
+
+def test_a_key_of_control_characters_only_is_a_missing_key() -> None:
+    parsed = parse_bibtex("@article{\x00\x01\x02, title={Only control}, author={Lee, K.}}\n"
+                          "@article{\x7f, title={Rubout}}\n")
+    assert [e.key for e in parsed.entries] == ["", ""]
+    assert all(e.reference.citekey is None for e in parsed.entries)
+    first = parsed.entries[0].warnings
+    assert first[0] == "the citation key '\\x00\\x01\\x02' holds nothing but control characters"
+    assert "no citation key; one is made from its fields" in first[1]
+
+
+def test_white_space_in_a_key_is_not_dropped_here() -> None:
+    # it is the service's business: a space or tab becomes "_" (test_bibliography_service)
+    assert parse_bibtex("@article{a\u00a0b, title={T}}").entries[0].key == "a\u00a0b"
+
+
 def test_duplicate_keys_are_reported_and_both_read() -> None:
     parsed = parse_bibtex("@article{k, title={One}}\n@article{k, title={Two}}\n")
     assert [e.reference.title for e in parsed.entries] == ["One", "Two"]
@@ -215,6 +245,54 @@ def test_encodings_are_detected(tmp_path: Path, encoding: str, prefix: bytes) ->
     ref = read_bibtex(path).entries[0].reference
     assert ref.authors == [Author("Müller", "Jürgen")]
     assert ref.title.startswith("Über Straße")
+
+
+#: A UTF-8 file with accents everywhere and one entry pasted in from a Latin-1 source.
+_MOSTLY_UTF8 = (
+    "@article{mueller2019, title={Müller’s naïve café: Straße – “Ångström”},\n"
+    "  author={Müller, Jürgen and Gómez, Inés}, year={2019}}\n".encode()
+    + b"@article{pasted2020, title={Caf\xe9 exosomes}, author={M\xfcller, J.}, year={2020}}\n"
+    + "@article{last2021, title={Über die Exosomen}, author={Öst, Åsa}, year={2021}}\n".encode()
+)
+
+
+def test_a_mostly_utf8_file_is_read_as_utf8_with_replacements(tmp_path: Path) -> None:
+    path = tmp_path / "refs.bib"
+    path.write_bytes(_MOSTLY_UTF8)
+    assert detect_encoding(path) == UTF8_WITH_REPLACEMENTS
+    assert decode_text(_MOSTLY_UTF8)[1] == UTF8_WITH_REPLACEMENTS
+    for parsed in (read_bibtex(path), read_bibliography(path)):
+        assert parsed.encoding == UTF8_WITH_REPLACEMENTS
+        first, pasted, last = parsed.entries
+        assert first.reference.title == "Müller’s naïve café: Straße – “Ångström”"
+        assert first.reference.authors == [Author("Müller", "Jürgen"), Author("Gómez", "Inés")]
+        assert last.reference.title == "Über die Exosomen"
+        assert pasted.reference.title == "Caf\ufffd exosomes"
+        assert pasted.reference.authors == [Author("M\ufffdller", "J.")]
+        assert first.warnings == last.warnings == []
+        [warning] = pasted.warnings
+        assert "not UTF-8" in warning
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        # a Latin-1 file whose one "É”" happens to be a valid UTF-8 pair (ɔ)
+        ("@article{k, title={CAFÉ” Ærø Ñandú Ça À la Öl}, author={Müller, Jürgen}}\n",
+         "cp1252"),
+        ("@article{k, title={Îles “Ouessant” – Ça}, author={Gómez, Inés}}\n", "cp1252"),
+        ("@article{k, title={间充质干细胞来源的外泌体}, author={张, 三}}\n", "gb18030"),
+    ],
+)
+def test_legacy_encodings_are_not_taken_for_broken_utf8(
+    tmp_path: Path, text: str, encoding: str
+) -> None:
+    path = tmp_path / "refs.bib"
+    path.write_bytes(text.encode(encoding))
+    assert detect_encoding(path) == encoding
+    [entry] = read_bibtex(path).entries
+    assert entry.reference.title in text
+    assert entry.warnings == []
 
 
 def test_declared_encoding_header(tmp_path: Path) -> None:

@@ -445,6 +445,27 @@ def test_too_long_blank_query_is_rejected() -> None:
     assert syntax_error(" " * (MAX_QUERY_LENGTH + 1)).position == MAX_QUERY_LENGTH
 
 
+@pytest.mark.parametrize(
+    ("query", "position"),
+    [
+        ("\ud800", 0),
+        ("AND\udcff", 3),  # `exoref search $'AND\xff'`: argv decoded with surrogateescape
+        ('exosome "stem \udcc3\udca9 cell"', 14),
+        ("a\ud83d\ude00", 1),  # a pair of halves is still not a character
+    ],
+)
+def test_lone_surrogates_are_a_syntax_error(query: str, position: int) -> None:
+    error = syntax_error(query)
+    assert error.position == position
+    assert "not valid text" in error.user_message
+    assert f"U+{ord(query[position]):04X}" in error.user_message
+    assert "\n" not in error.user_message
+
+
+def test_real_characters_outside_the_bmp_are_words() -> None:
+    assert parse_query("\U0001f600 exosome") == AND(w("\U0001f600"), w("exosome"))
+
+
 def test_nesting_up_to_the_limit() -> None:
     query = "(" * MAX_DEPTH + "a OR b" + ")" * MAX_DEPTH
     assert parse_query(query) == OR(w("a"), w("b"))

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from exoref.domain.models import Author, Reference, Tag
 from exoref.errors import UnreadableFileError
 from exoref.formats.bbtjson import parse_bbtjson
+from exoref.formats.common import MAX_JSON_DEPTH, JsonTooDeepError, check_json_depth, load_json
 from exoref.formats.csljson import parse_csljson, reference_to_csl, write_csljson
 from exoref.formats.registry import detect_format, read_bibliography
 from exoref.formats.ris import parse_ris, write_ris
@@ -197,3 +198,55 @@ def test_registry_sniffs_content_before_extension(tmp_path: Path) -> None:
     (tmp_path / "f.pdf").write_bytes(b"%PDF-1.4 binary")
     with pytest.raises(UnreadableFileError):
         read_bibliography(tmp_path / "f.pdf")
+
+
+# -- JSON nested too deep -----------------------------------------------------------------------
+
+
+def _nested(depth: int, inner: str = "1") -> str:
+    return "[" * depth + inner + "]" * depth
+
+
+def test_json_depth_counts_brackets_outside_strings_only() -> None:
+    check_json_depth(_nested(MAX_JSON_DEPTH))
+    # brackets inside strings (escaped quotes too) are text, not nesting
+    check_json_depth(json.dumps([{"title": "[" * 500 + '\\"{' * 500}]))
+    with pytest.raises(JsonTooDeepError) as info:
+        check_json_depth("[\n" * (MAX_JSON_DEPTH + 1) + "1" + "]" * (MAX_JSON_DEPTH + 1))
+    assert info.value.lineno == MAX_JSON_DEPTH + 1  # the line of the bracket one too deep
+    assert str(MAX_JSON_DEPTH) in str(info.value)
+
+
+def test_load_json_parses_what_json_loads_parses() -> None:
+    assert load_json(json.dumps(CSL)) == CSL
+    with pytest.raises(json.JSONDecodeError):
+        load_json('[{"title": "unclosed}]')
+
+
+@pytest.mark.parametrize("parse", [parse_csljson, parse_bbtjson])
+def test_readers_report_json_nested_too_deep_as_a_problem(parse: Any) -> None:
+    for text in (_nested(100_000), '{"items": [' + '{"a": ' * 70 + "1" + "}" * 70 + "]}",
+                 json.dumps([{"title": "T", "note": json.loads(_nested(200))}])):
+        parsed = parse(text)
+        assert parsed.entries == []
+        [problem] = parsed.problems
+        assert "nested more than" in problem.reason
+
+
+def test_a_csl_item_at_ordinary_depth_is_read() -> None:
+    item = {"type": "article-journal", "title": "T", "issued": {"date-parts": [[2019, 5, 2]]},
+            "note": json.loads(_nested(MAX_JSON_DEPTH - 2, '"deep"'))}
+    [entry] = parse_csljson(json.dumps([item])).entries
+    assert entry.reference.title == "T"
+    assert entry.reference.year == 2019
+
+
+def test_a_deeply_nested_json_file_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text(_nested(100_000), encoding="utf-8")
+    assert detect_format(path) == "csljson"  # by its name; sniffing did not crash
+    with pytest.raises(UnreadableFileError, match=r"deep\.json .*nested more than"):
+        read_bibliography(path)
+    wrapped = tmp_path / "wrapped.txt"  # no name to go by: not a bibliography at all
+    wrapped.write_text(_nested(5000), encoding="utf-8")
+    assert detect_format(wrapped) is None

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from exoref.domain.models import Author, Reference, Tag, TagKind
-from exoref.errors import LibraryError, LibraryLockedError, SchemaTooNewError
+from exoref.errors import DiskFullError, LibraryError, LibraryLockedError, SchemaTooNewError
 from exoref.services.library import Library
 from exoref.storage import database, repository
 from exoref.storage.database import SCHEMA_VERSION
@@ -250,3 +254,99 @@ def test_a_genuine_version_2_library_opens_with_every_field(library_dir: Path) -
     assert ref.tags == [Tag("osteoarthritis", TagKind.INDICATION)]
     assert [a.path for a in ref.attachments] == ["files/a.pdf"]
     assert any("before-upgrade-v2" in p.name for p in (library_dir / "backups").glob("*"))
+
+
+# -- the busy timeout from the environment ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1", 1.0), (" 2.5 ", 2.5), ("0", 0.0), ("86400", 86400.0), ("1e1", 10.0)],
+)
+def test_busy_timeout_from_the_environment(value: str, expected: float) -> None:
+    env = {database.BUSY_TIMEOUT_ENV: value}
+    assert database.busy_timeout_from_environment(env) == expected
+
+
+@pytest.mark.parametrize("value", ["", "abc", "-1", "nan", "inf", "86401", "30s", "1,5"])
+def test_a_bad_busy_timeout_is_ignored_with_a_warning(
+    value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = {database.BUSY_TIMEOUT_ENV: value}
+    with caplog.at_level("WARNING", logger="exoref.db"):
+        assert database.busy_timeout_from_environment(env) == database.BUILTIN_BUSY_TIMEOUT
+    [record] = caplog.records
+    assert database.BUSY_TIMEOUT_ENV in record.getMessage()
+    assert repr(value) in record.getMessage()
+
+
+def test_no_busy_timeout_in_the_environment_is_the_builtin_one() -> None:
+    assert database.busy_timeout_from_environment({}) == database.BUILTIN_BUSY_TIMEOUT == 30.0
+
+
+_PROBE = (
+    "import sys, pathlib\n"
+    "from exoref.services.library import Library\n"
+    "with Library.open(pathlib.Path(sys.argv[1])) as lib, lib.db.read() as s:\n"
+    "    from sqlalchemy import text\n"
+    "    print(lib.db.busy_timeout, s.execute(text('PRAGMA busy_timeout')).scalar())\n"
+)
+
+
+@pytest.mark.parametrize(("value", "seconds", "millis"),
+                         [("0.25", "0.25", "250"), ("bogus", "30.0", "30000")])
+def test_a_process_takes_its_busy_timeout_from_the_environment(
+    tmp_path: Path, value: str, seconds: str, millis: str
+) -> None:
+    env = {**os.environ, database.BUSY_TIMEOUT_ENV: value}
+    done = subprocess.run([sys.executable, "-c", _PROBE, str(tmp_path / "lib")],
+                          capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.split() == [seconds, millis]
+    assert ("ignoring EXOREF_BUSY_TIMEOUT='bogus'" in done.stderr) == (value == "bogus")
+
+
+# -- errors caused by the world -----------------------------------------------------------------
+
+
+def test_a_database_that_cannot_be_opened_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "exoref.sqlite").mkdir()  # SQLite: "unable to open database file"
+    (tmp_path / "exoref.sqlite" / "x").write_bytes(b"x")
+    with pytest.raises(LibraryError) as info:
+        Library.open(tmp_path)
+    assert info.value.user_message == (
+        f"The library {tmp_path} cannot be opened or written: unable to open database file.")
+    assert "nothing was half-written" in str(info.value)
+
+
+def test_a_library_folder_that_cannot_be_created_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where the library folder should be")
+    with pytest.raises(LibraryError, match="Cannot create the library folder"):
+        Library.open(tmp_path / "taken" / "lib")
+
+
+def test_vague_sqlite_errors_are_explained_by_the_file_system(tmp_path: Path) -> None:
+    cannot_open = sqlite3.connect(":memory:")
+    try:
+        with pytest.raises(sqlite3.OperationalError) as info:
+            cannot_open.execute("ATTACH ? AS other", (str(tmp_path / "no" / "such.db"),))
+    finally:
+        cannot_open.close()
+    assert info.value.sqlite_errorname == "SQLITE_CANTOPEN"
+    translated = database.translate_error(info.value, tmp_path)
+    assert translated is not None
+    assert type(translated) is LibraryError  # plenty of space, writable: neither of those
+    assert str(tmp_path) in translated.user_message
+    assert database.translate_error(ValueError("a bug"), tmp_path) is None
+    assert isinstance(database.translate_error(OSError(errno.ENOSPC, "No space"), tmp_path),
+                      DiskFullError)
+    assert "read-only" in str(database.translate_error(OSError(errno.EROFS, "RO"), tmp_path))
+
+
+def test_a_backup_is_renamed_into_place_only_when_complete(library: Library) -> None:
+    target = library.db.backup(library.paths.backups, reason="test")
+    assert [p.name for p in library.paths.backups.iterdir()] == [target.name]
+    check = sqlite3.connect(target)
+    try:
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        check.close()

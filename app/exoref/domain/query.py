@@ -145,6 +145,9 @@ _YEAR_RE: Final = re.compile(
     r"(?:(?P<op>>=|<=|>|<|=)?(?P<year>[0-9]{1,4})"
     r"|(?P<low>[0-9]{1,4})?(?:\.\.|-|\u2013)(?P<high>[0-9]{1,4})?)"
 )
+# Lone surrogates are not text: Python makes them of bytes that are not UTF-8 (a command line
+# typed in another encoding, ``surrogateescape``), and SQLite cannot take them.
+_SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
 _YEAR_HELP: Final = "write year:2019, year:2018..2021, year:2018.., year:>2018 or year:<2020"
 
 _Kind: TypeAlias = Literal["term", "and", "or", "not", "(", ")", "end"]
@@ -427,6 +430,13 @@ def parse_query(text: str) -> Node | None:
         raise _error(
             f"The query is too long ({len(text)} characters; at most {MAX_QUERY_LENGTH})",
             MAX_QUERY_LENGTH,
+        )
+    surrogate = _SURROGATE_RE.search(text)
+    if surrogate is not None:
+        raise _error(
+            f"The query holds a character that is not valid text (U+{ord(surrogate.group()):04X}, "
+            "left by bytes that are not UTF-8): type the query again",
+            surrogate.start(),
         )
     tokens = _tokenize(text)
     if not tokens:

@@ -21,6 +21,7 @@ from exoref.domain.identifiers import (
 from exoref.domain.models import Author, Reference
 from exoref.formats.bibtex import format_names
 from exoref.formats.common import (
+    JsonTooDeepError,
     ParsedBibliography,
     ParsedEntry,
     Problem,
@@ -28,6 +29,7 @@ from exoref.formats.common import (
     format_date,
     html_to_text,
     language_code,
+    load_json,
     merge_keywords,
     nfc,
     normalize_pages,
@@ -166,9 +168,12 @@ def parse_bbtjson(data: str | dict[str, Any], *, base_dir: Path | None = None
     problems: list[Problem] = []
     if isinstance(data, str):
         try:
-            document = json.loads(nfc(data))
+            document = load_json(nfc(data))
         except json.JSONDecodeError as exc:
             return ParsedBibliography([], [Problem(exc.lineno, f"not valid JSON: {exc.msg}")],
+                                      "bbtjson")
+        except JsonTooDeepError as exc:
+            return ParsedBibliography([], [Problem(exc.lineno, f"{exc}: not a bibliography")],
                                       "bbtjson")
     else:
         document = data

@@ -53,15 +53,18 @@ from exoref.domain.identifiers import (
 )
 from exoref.domain.models import Author, Reference
 from exoref.formats.common import (
+    UTF8_WITH_REPLACEMENTS,
     DateParts,
     ParsedBibliography,
     ParsedEntry,
     Problem,
     babel_language,
+    clean_citekey,
     detect_encoding,
     format_date,
     interval_start,
     language_code,
+    mark_replacements,
     merge_keywords,
     month_number,
     nfc,
@@ -257,7 +260,8 @@ def iter_bibtex_file(path: Path, *, encoding: str | None = None
     which come at the end (their parents may follow them).
     """
     encoding = encoding or detect_encoding(path)
-    yield from _iter_bibtex(text_pieces(path, encoding), path.parent)
+    items = _iter_bibtex(text_pieces(path, encoding), path.parent)
+    yield from mark_replacements(items) if encoding == UTF8_WITH_REPLACEMENTS else items
 
 
 @dataclass(slots=True)
@@ -612,9 +616,15 @@ def _raw_entry(entry: Entry, macros: dict[str, str]) -> _RawEntry:
         fields[name] = resolved
     if undefined_all:
         warnings.append("undefined @string macro(s) kept as text: " + ", ".join(undefined_all))
+    key = clean_citekey(entry.key)
+    if key != entry.key.strip():
+        # a NUL or an escape in a key would reach the library, the export and LaTeX
+        warnings.append(f"control characters dropped from the citation key {entry.key!r}"
+                        if key else
+                        f"the citation key {entry.key!r} holds nothing but control characters")
     return _RawEntry(
         entry_type=entry.entry_type.strip().lower(),
-        key=entry.key.strip(),
+        key=key,
         line=(entry.start_line or 0) + 1,
         fields=fields,
         warnings=warnings,

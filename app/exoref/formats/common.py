@@ -8,10 +8,11 @@ read, each with its line number and the reason, so that nothing is dropped witho
 from __future__ import annotations
 
 import codecs
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from exoref.domain.models import Tag, TagKind
 
@@ -22,17 +23,26 @@ if TYPE_CHECKING:
     from exoref.domain.models import Reference
 
 __all__ = [
+    "MAX_JSON_DEPTH",
+    "UTF8_MAJORITY",
+    "UTF8_WITH_REPLACEMENTS",
     "DateParts",
+    "JsonTooDeepError",
     "ParsedBibliography",
     "ParsedEntry",
     "Problem",
     "babel_language",
+    "check_json_depth",
+    "clean_citekey",
+    "codec_of",
     "date_range",
     "decode_text",
     "detect_encoding",
     "format_date",
     "interval_start",
     "language_code",
+    "load_json",
+    "mark_replacements",
     "merge_keywords",
     "month_number",
     "nfc",
@@ -128,6 +138,38 @@ def _looks_double_byte(data: bytes) -> bool:
     return paired == len(runs) and sum(len(r) for r in runs) >= 4
 
 
+#: The encoding :func:`decode_text` and :func:`detect_encoding` name for a file that is UTF-8
+#: but for a few bytes: it is read as UTF-8, each invalid byte as U+FFFD ("�"), and the
+#: entries holding one are marked (:func:`mark_replacements`).  Not a codec name: pass it to
+#: :func:`text_pieces` or :func:`codec_of`, not to ``open()``.
+UTF8_WITH_REPLACEMENTS = "utf-8 (invalid bytes replaced)"
+#: How many valid multi-byte UTF-8 characters per invalid byte make a file "UTF-8 but for a
+#: few bytes".  A Latin-1 or Windows-1252 file has next to none (an accented letter is one
+#: byte followed by ASCII: "Caf\xe9 "); Chinese in GB18030 has about one per four invalid
+#: bytes, Cyrillic and Greek in their 8-bit encodings none.
+UTF8_MAJORITY = 3
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def codec_of(encoding: str) -> tuple[str, str]:
+    """The codec and error handler that read text in ``encoding`` as ExoRef names it."""
+    if encoding == UTF8_WITH_REPLACEMENTS:
+        return "utf-8", "replace"
+    return encoding, "strict"
+
+
+def _utf8_counts(text: str) -> tuple[int, int]:
+    """(valid non-ASCII characters, invalid bytes) of bytes decoded as UTF-8 with
+    ``surrogateescape`` (each invalid byte is one lone surrogate)."""
+    invalid = len(text) - len(_ESCAPED_BYTE.sub("", text))
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return non_ascii - invalid, invalid
+
+
+def _mostly_utf8(valid: int, invalid: int) -> bool:
+    return invalid > 0 and valid >= UTF8_MAJORITY * invalid
+
+
 def decode_text(data: bytes) -> tuple[str, str]:
     """The text of a bibliography file (NFC-normalised) and the encoding it was read with.
 
@@ -149,8 +191,11 @@ def _decode_bytes(data: bytes) -> tuple[str, str]:
 
     In order: a byte-order mark (UTF-8, UTF-16, UTF-32); UTF-16 without a mark (NUL bytes);
     UTF-8; an encoding the file declares (JabRef's ``% Encoding:``, an Emacs ``coding:``
-    line); a double-byte Chinese encoding (GB18030) when the high bytes come in pairs;
-    Windows-1252; Latin-1 (which never fails).
+    line); UTF-8 with the few invalid bytes replaced (:data:`UTF8_WITH_REPLACEMENTS`) when
+    valid UTF-8 characters outnumber them :data:`UTF8_MAJORITY` to one (a UTF-8 file with a
+    stray Latin-1 byte pasted in must not turn every accented letter of it into mojibake); a
+    double-byte Chinese encoding (GB18030) when the high bytes come in pairs; Windows-1252;
+    Latin-1 (which never fails).
     """
     boms = (
         (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
@@ -179,6 +224,8 @@ def _decode_bytes(data: bytes) -> tuple[str, str]:
             return data.decode(declared), declared
         except UnicodeDecodeError:
             pass
+    if _mostly_utf8(*_utf8_counts(data.decode("utf-8", "surrogateescape"))):
+        return data.decode("utf-8", "replace"), UTF8_WITH_REPLACEMENTS
     if _looks_double_byte(data):
         try:
             return data.decode("gb18030"), "gb18030"
@@ -206,9 +253,25 @@ def _valid_throughout(path: Path, encoding: str) -> bool:
     return True
 
 
+def _mostly_utf8_throughout(path: Path) -> bool:
+    """:func:`_mostly_utf8` for a whole file, read block by block."""
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    valid = invalid = 0
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(_BLOCK)
+            more_valid, more_invalid = _utf8_counts(decoder.decode(block, final=not block))
+            valid += more_valid
+            invalid += more_invalid
+            if not block:
+                break
+    return _mostly_utf8(valid, invalid)
+
+
 def detect_encoding(path: Path) -> str:
     """The encoding of a file, found as :func:`decode_text` does but reading the file in
-    blocks: a large library never needs to be in memory twice."""
+    blocks: a large library never needs to be in memory twice.  Read it with
+    :func:`text_pieces` (the name may be :data:`UTF8_WITH_REPLACEMENTS`)."""
     with path.open("rb") as handle:
         head = handle.read(65536)
     boms = (
@@ -228,6 +291,8 @@ def detect_encoding(path: Path) -> str:
     if declared and declared not in ("utf-8", "utf-16", "utf-16-be", "utf-16-le") \
             and _valid_throughout(path, declared):
         return declared
+    if _mostly_utf8_throughout(path):
+        return UTF8_WITH_REPLACEMENTS
     if _looks_double_byte(head) and _valid_throughout(path, "gb18030"):
         return "gb18030"
     if _valid_throughout(path, "cp1252"):
@@ -237,9 +302,120 @@ def detect_encoding(path: Path) -> str:
 
 def text_pieces(path: Path, encoding: str) -> Iterator[str]:
     """The text of a file in pieces of about a million characters (line ends as written)."""
-    with path.open("r", encoding=encoding, newline="") as handle:
+    codec, errors = codec_of(encoding)
+    with path.open("r", encoding=codec, errors=errors, newline="") as handle:
         while piece := handle.read(_BLOCK):
             yield piece
+
+
+_REPLACEMENT_WARNING = (
+    'bytes that are not UTF-8, in a file that otherwise is, were read as "\ufffd": '
+    "check this entry against its source"
+)
+
+
+_Item = TypeVar("_Item", bound=ParsedEntry | Problem)
+
+
+def mark_replacements(items: Iterable[_Item]) -> Iterator[_Item]:
+    """``items`` of a file read as :data:`UTF8_WITH_REPLACEMENTS`, each entry holding a
+    replaced byte with a warning that says so (the others unchanged)."""
+    for item in items:
+        if isinstance(item, ParsedEntry) and _holds_replacement(item):
+            item.warnings.append(_REPLACEMENT_WARNING)
+        yield item
+
+
+def _holds_replacement(entry: ParsedEntry) -> bool:
+    # repr() shows every field (U+FFFD is printable: repr keeps it as it is)
+    return "\ufffd" in entry.key or "\ufffd" in repr(entry.reference) \
+        or any("\ufffd" in name for name in entry.files)
+
+
+# ============================================================================================
+# Citation keys
+# ============================================================================================
+
+#: What a citation key read from a file loses: control characters other than white space
+#: (a NUL, an escape; white space is the key writer's business, it becomes "_"), and the
+#: invisible characters that reorder or break the text around them (bidirectional
+#: overrides and isolates, line and paragraph separators).
+_KEY_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+                          "\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_citekey(key: str) -> str:
+    """``key`` without control characters (see :data:`_KEY_CONTROL`), stripped; ``""``
+    when nothing else was in it."""
+    return _KEY_CONTROL.sub("", key).strip()
+
+
+# ============================================================================================
+# JSON
+# ============================================================================================
+
+#: The deepest nesting of arrays and objects a JSON bibliography may have.  No bibliography
+#: comes close (a CSL date is four levels down, a Better BibTeX creator three); a deeper
+#: document is refused before it is parsed, so that neither ``json.loads`` nor a reader that
+#: walks its values can run out of stack on ``[[[[...]]]]``.
+MAX_JSON_DEPTH = 64
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+class JsonTooDeepError(ValueError):
+    """A JSON document nested deeper than :data:`MAX_JSON_DEPTH`; ``lineno`` is the 1-based
+    line where it goes too deep."""
+
+    def __init__(self, lineno: int) -> None:
+        super().__init__(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+        self.lineno = lineno
+
+
+def _too_deep(brackets: str) -> int | None:
+    """The index in ``brackets`` (nothing but ``[]{}``) where the nesting passes the limit."""
+    depth = 0
+    for index, char in enumerate(brackets):
+        if char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return index
+        else:
+            depth -= 1
+    return None
+
+
+def check_json_depth(text: str) -> None:
+    """Raise :class:`JsonTooDeepError` when the arrays and objects of ``text`` (brackets in
+    strings do not count) nest deeper than :data:`MAX_JSON_DEPTH`.
+
+    Strings and everything else are dropped with regular expressions first, so the loop in
+    Python sees only the brackets: a few per item of a bibliography.
+    """
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    index = _too_deep(brackets)
+    if index is None:
+        return
+    # Rare: walk again with positions, to say on which line.
+    seen = -1
+    for match in _JSON_TOKEN.finditer(text):
+        if match.group()[0] != '"':
+            seen += 1
+            if seen == index:
+                raise JsonTooDeepError(text.count("\n", 0, match.start()) + 1)
+    raise JsonTooDeepError(1)  # pragma: no cover - the walk above finds the same bracket
+
+
+def load_json(text: str) -> Any:
+    """``json.loads`` for a file that may be hostile: raises ``json.JSONDecodeError`` for
+    invalid JSON and :class:`JsonTooDeepError` for JSON nested too deep, nothing else."""
+    check_json_depth(text)
+    try:
+        return json.loads(text)
+    except RecursionError as exc:  # pragma: no cover - check_json_depth() refuses it first
+        raise JsonTooDeepError(1) from exc
 
 
 # ============================================================================================

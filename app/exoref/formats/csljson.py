@@ -24,11 +24,13 @@ from exoref.domain.models import Author, Reference
 from exoref.formats.bibtex import format_names, parse_names
 from exoref.formats.common import (
     DateParts,
+    JsonTooDeepError,
     ParsedBibliography,
     ParsedEntry,
     Problem,
     decode_text,
     language_code,
+    load_json,
     merge_keywords,
     month_number,
     nfc,
@@ -146,9 +148,12 @@ def parse_csljson(data: str | list[Any]) -> ParsedBibliography:
     """Items of a CSL-JSON list (an object with an ``items`` list is accepted too)."""
     if isinstance(data, str):
         try:
-            document: Any = json.loads(nfc(data))
+            document: Any = load_json(nfc(data))
         except json.JSONDecodeError as exc:
             return ParsedBibliography([], [Problem(exc.lineno, f"not valid JSON: {exc.msg}")],
+                                      "csljson")
+        except JsonTooDeepError as exc:
+            return ParsedBibliography([], [Problem(exc.lineno, f"{exc}: not a bibliography")],
                                       "csljson")
     else:
         document = data

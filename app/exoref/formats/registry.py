@@ -10,17 +10,21 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from exoref.errors import UnreadableFileError
 from exoref.formats.bbtjson import parse_bbtjson
 from exoref.formats.bibtex import iter_bibtex_file, parse_bibtex
 from exoref.formats.common import (
+    UTF8_WITH_REPLACEMENTS,
+    JsonTooDeepError,
     ParsedBibliography,
     ParsedEntry,
     Problem,
     decode_text,
     detect_encoding,
+    load_json,
+    mark_replacements,
 )
 from exoref.formats.csljson import parse_csljson
 from exoref.formats.ris import parse_ris
@@ -74,8 +78,12 @@ def sniff_format(text: str) -> str | None:
 
 
 def _json_kind(text: str) -> str | None:
+    # Only the top level is looked at here, so nesting matters only to json.loads itself;
+    # read_bibliography() refuses a document nested too deep, by name.
     try:
         document = json.loads(text)
+    except RecursionError:
+        return None  # nested thousands deep: whatever it is, it is not a bibliography
     except json.JSONDecodeError:
         # a partial read: judge by the first keys
         head = text[:4000]
@@ -142,14 +150,31 @@ def read_bibliography(path: Path, fmt: str | None = None) -> ParsedBibliography:
     elif kind == "ris":
         result = parse_ris(text, base_dir=path.parent)
     elif kind == "csljson":
-        result = parse_csljson(text)
+        result = parse_csljson(_json_document(text, path))
     elif kind == "bbtjson":
-        result = parse_bbtjson(text, base_dir=path.parent)
+        result = parse_bbtjson(_json_document(text, path), base_dir=path.parent)
     else:
         raise UnreadableFileError(f"Unknown bibliography format {kind!r}.",
                                   hint="use one of " + ", ".join(FORMATS))
     result.encoding = encoding
+    if encoding == UTF8_WITH_REPLACEMENTS:
+        result.entries = list(mark_replacements(result.entries))
     return result
+
+
+def _json_document(text: str, path: Path) -> Any:
+    """The parsed JSON of a file, or its text when it is not valid JSON (the reader then
+    reports where); raises :class:`UnreadableFileError` for JSON nested too deep."""
+    try:
+        return load_json(text)
+    except json.JSONDecodeError:
+        return text
+    except JsonTooDeepError as exc:
+        raise UnreadableFileError(
+            f"{path.name} is not a bibliography ExoRef can read: {exc} (line {exc.lineno}).",
+            hint="CSL-JSON and Better BibTeX JSON nest a few levels at most; "
+                 "check that this is the file you meant to import",
+        ) from exc
 
 
 @dataclass(slots=True)

@@ -53,7 +53,7 @@ from exoref.domain.citekeys import make_citekey, unique_citekey
 from exoref.domain.models import Author, Reference, Tag, TagKind
 from exoref.errors import ExorefError, NotFoundError, UsageError
 from exoref.formats.bibtex import iter_bibtex_text
-from exoref.formats.common import ParsedEntry, Problem
+from exoref.formats.common import ParsedEntry, Problem, clean_citekey
 from exoref.formats.csljson import write_csljson
 from exoref.formats.pdf import looks_like_pdf
 from exoref.formats.registry import iter_bibliography
@@ -181,11 +181,13 @@ class BibliographyService:
                 for chunk in reader.chunks():
                     if not self._import_chunk(chunk, job):
                         break
+        # The file's own result goes through report() too: a caller that counts and prints
+        # results as they come (the command) must see "not a bibliography" as well.
         except _ReadError as exc:
-            results.append((1 << 62, ImportResult(str(source), "failed", reason=str(exc))))
+            report(1 << 62, ImportResult(str(source), "failed", reason=str(exc)))
         except _StoppedError as exc:
-            results.append((1 << 62, ImportResult(
-                str(source), "failed", reason=f"the rest of the file was not imported: {exc}")))
+            report(1 << 62, ImportResult(
+                str(source), "failed", reason=f"the rest of the file was not imported: {exc}"))
         results.sort(key=lambda pair: pair[0])
         return [result for _line, result in results]
 
@@ -261,7 +263,7 @@ class BibliographyService:
         where = f"{job.file_name}:{entry.line}"
         prefix = f"{job.where_word} {entry.line}"
         notes = list(entry.warnings)
-        key = entry.key.strip()
+        key = _entry_key(entry, notes)
         clean_key = _BAD_KEY_CHARS.sub("_", key)
         if clean_key != key:
             notes.append(f"citation key {key!r} holds characters BibTeX cannot use")
@@ -293,7 +295,7 @@ class BibliographyService:
         where = f"{job.file_name}:{entry.line}"
         prefix = f"{job.where_word} {entry.line}"
         notes = list(entry.warnings)
-        key = entry.key.strip()
+        key = _entry_key(entry, notes)
         clean_key = _BAD_KEY_CHARS.sub("_", key)
         if clean_key != key:
             notes.append(f"citation key {key!r} holds characters BibTeX cannot use")
@@ -610,6 +612,18 @@ def _find_duplicate(
             and (year == ref.year or ref.year is None):
         duplicate = (owner, f"same citation key {clean_key!r} and title")
     return duplicate, owner
+
+
+def _entry_key(entry: ParsedEntry, notes: list[str]) -> str:
+    """The citation key an entry gives, without control characters (any format: the .bib
+    reader drops them already, a RIS ``ID`` or a CSL ``id`` may still hold them); ``""``, so
+    that the library makes a key as for an entry without one, when nothing else is left."""
+    key = clean_citekey(entry.key)
+    if key != entry.key.strip():
+        notes.append(f"control characters dropped from the citation key {entry.key!r}" if key
+                     else f"the citation key {entry.key!r} holds nothing but control characters;"
+                          " one is made from the entry's fields")
+    return key
 
 
 def _join(prefix: str, notes: Sequence[str]) -> str:

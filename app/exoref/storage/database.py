@@ -12,7 +12,13 @@ Durability choices (SQLite):
 * ``foreign_keys=ON``: attachments and tags never outlive their paper.
 * ``busy_timeout``: a second writer waits for the first instead of failing; write transactions
   start with ``BEGIN IMMEDIATE`` so that waiting happens at the start, where SQLite can honour
-  the timeout, and not at the first write, where a WAL reader cannot be upgraded.
+  the timeout, and not at the first write, where a WAL reader cannot be upgraded.  The wait is
+  30 s unless the ``EXOREF_BUSY_TIMEOUT`` environment variable gives another number of seconds
+  (see :func:`busy_timeout_from_environment`).
+
+Errors caused by the world (a full disk, a read-only file system, a lock held too long, a
+damaged file) become a :class:`~exoref.errors.LibraryError` naming the library and the reason
+(:func:`translate_error`), whether they happen while the library is opened or later.
 """
 
 from __future__ import annotations
@@ -20,8 +26,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -47,14 +56,49 @@ from exoref.storage.orm import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
 log = logging.getLogger("exoref.db")
 
 #: Version of the schema written by this release.  Every release opens every older library.
 SCHEMA_VERSION = 3
-#: Seconds a writer waits for another one before the user is told the library is busy.
-DEFAULT_BUSY_TIMEOUT = 30.0
+#: The environment variable that sets :data:`DEFAULT_BUSY_TIMEOUT` (seconds, a number).
+BUSY_TIMEOUT_ENV = "EXOREF_BUSY_TIMEOUT"
+#: Seconds a writer waits for another one when the environment does not say otherwise.
+BUILTIN_BUSY_TIMEOUT = 30.0
+#: The longest wait :data:`BUSY_TIMEOUT_ENV` may ask for (SQLite counts milliseconds in an int).
+MAX_BUSY_TIMEOUT = 24 * 3600.0
+
+
+def busy_timeout_from_environment(environ: Mapping[str, str] = os.environ) -> float:
+    """The busy timeout :data:`BUSY_TIMEOUT_ENV` asks for, else :data:`BUILTIN_BUSY_TIMEOUT`.
+
+    The value is seconds, a decimal number from 0 (never wait: a second writer is told at once
+    that the library is busy) to :data:`MAX_BUSY_TIMEOUT`.  Anything else (empty, not a number,
+    negative, infinite) is ignored with a warning on the ``exoref.db`` logger: the variable
+    tunes how long to wait, and a typo in it should not stop the window or every command from
+    opening the library.
+    """
+    raw = environ.get(BUSY_TIMEOUT_ENV)
+    if raw is None:
+        return BUILTIN_BUSY_TIMEOUT
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= MAX_BUSY_TIMEOUT:  # NaN fails this too
+        log.warning(
+            "ignoring %s=%r: it must be a number of seconds from 0 to %g; waiting %g s",
+            BUSY_TIMEOUT_ENV, raw, MAX_BUSY_TIMEOUT, BUILTIN_BUSY_TIMEOUT,
+        )
+        return BUILTIN_BUSY_TIMEOUT
+    return value
+
+
+#: Seconds a writer waits for another one before the user is told the library is busy: 30 s,
+#: or what :data:`BUSY_TIMEOUT_ENV` says (read once, when this module is imported).
+DEFAULT_BUSY_TIMEOUT = busy_timeout_from_environment()
 
 _WRITE_OPTION = "exoref_write"
 #: Pages read through the map count as the process's resident memory: 128 MiB holds the hot
@@ -101,7 +145,9 @@ def _v3_tagging_and_lookups(conn: Connection) -> None:
         "ALTER TABLE paper_tags ADD COLUMN evidence JSON",
     ):
         conn.exec_driver_sql(statement)
-    new_tables = (TagSuggestion, TagRejection, LookupTask, MergeRecord)
+    # ImportFailure again (create_all skips tables that exist): development builds of 0.2
+    # wrote version 2 before the table was part of it.
+    new_tables = (TagSuggestion, TagRejection, LookupTask, MergeRecord, ImportFailure)
     Base.metadata.create_all(
         conn, tables=[Base.metadata.tables[t.__tablename__] for t in new_tables]
     )
@@ -121,11 +167,59 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+#: Below this much free space, SQLite's "disk I/O error" or "unable to open database file"
+#: means a full disk: a write-ahead log index alone takes 32 KiB, a transaction a few pages.
+LOW_SPACE = 1024 * 1024
+_SPACE_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+_READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+@dataclass(frozen=True, slots=True)
+class _Disk:
+    """What the file system holding a folder says about itself (``None``: it did not say)."""
+
+    read_only: bool | None
+    free: int | None
+
+    @classmethod
+    def of(cls, folder: Path) -> _Disk:
+        """The file system of ``folder``, or of its nearest existing parent."""
+        try:
+            probe = folder
+            while not probe.exists() and probe.parent != probe:
+                probe = probe.parent
+            st = os.statvfs(probe)
+            read_only = bool(st.f_flag & os.ST_RDONLY) or not os.access(probe, os.W_OK)
+        except (OSError, AttributeError):  # no statvfs on Windows
+            return cls(None, None)
+        return cls(read_only, st.f_bavail * st.f_frsize)
+
+
 def translate_error(exc: BaseException, where: Path) -> LibraryError | None:
-    """Turn a database or OS error caused by the world into a message a person can act on."""
+    """Turn a database or OS error caused by the world into a message a person can act on.
+
+    ``where`` is the library's folder.  SQLite names some failures only vaguely: "disk I/O
+    error" and "unable to open database file" are what it says when it cannot create the
+    write-ahead log or its index (``-wal``, ``-shm``) on a full disk or a read-only file
+    system, so for those the file system is asked which it is.  ``None`` means the error is
+    not one of these and should surface as the bug it is.
+    """
     orig: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc
     message = str(orig).lower()
-    if (isinstance(orig, OSError) and orig.errno == errno.ENOSPC) or "disk is full" in message:
+    code = str(getattr(orig, "sqlite_errorname", "") or "")
+    os_errno = orig.errno if isinstance(orig, OSError) else None
+    vague = (
+        code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN"))
+        or "disk i/o error" in message
+        or "unable to open database file" in message
+    )
+    disk = _Disk.of(where) if vague else _Disk(None, None)
+    if (
+        os_errno in _SPACE_ERRNOS
+        or code == "SQLITE_FULL"
+        or "disk is full" in message
+        or (disk.free is not None and disk.free < LOW_SPACE and not disk.read_only)
+    ):
         return DiskFullError(
             f"No space left on the disk holding {where}.",
             hint="free some space and run the command again; nothing was half-written",
@@ -135,17 +229,24 @@ def translate_error(exc: BaseException, where: Path) -> LibraryError | None:
             f"The library {where} is busy: another ExoRef process kept it locked too long.",
             hint="wait for the other import to finish, or close the other window, then retry",
         )
-    if "readonly" in message or "read-only" in message or (
-        isinstance(orig, OSError) and orig.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
-    ):
+    if "readonly" in message or "read-only" in message or os_errno in _READ_ONLY_ERRNOS \
+            or disk.read_only:
+        detail = " (not even the lock files SQLite keeps beside it to read it)" if vague else ""
         return LibraryError(
-            f"The library {where} is read-only.",
-            hint="check the folder's permissions or choose another library with --library",
+            f"The library {where} is read-only: ExoRef cannot write there{detail}.",
+            hint="check the folder's permissions and that its disk is not mounted read-only, "
+                 "or choose another library with --library",
         )
     if "not a database" in message or "malformed" in message:
         return LibraryError(
             f"{where} is damaged or is not an ExoRef library.",
             hint="restore a backup from its backups/ folder (exoref restore)",
+        )
+    if vague:
+        return LibraryError(
+            f"The library {where} cannot be opened or written: {orig}.",
+            hint="check that its disk is connected and healthy and that the folder can be "
+                 "read and written, then run the command again; nothing was half-written",
         )
     return None
 
@@ -196,8 +297,18 @@ class Database:
         backup_dir: Path | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     ) -> Database:
-        """Open (creating or upgrading as needed) the database at ``path``."""
-        exists = path.exists() and path.stat().st_size > 0
+        """Open (creating or upgrading as needed) the database at ``path``.
+
+        Raises :class:`~exoref.errors.LibraryError` (or a subclass) naming the library folder
+        when the library cannot be opened, created or upgraded: no library there, a full or
+        read-only disk, a lock held too long, a damaged file, a newer schema.
+        """
+        try:
+            exists = path.exists() and path.stat().st_size > 0
+        except OSError as exc:
+            raise translate_error(exc, path.parent) or LibraryError(
+                f"Cannot read the library {path.parent}: {exc.strerror or exc}."
+            ) from exc
         if not exists and not create:
             raise LibraryError(
                 f"There is no ExoRef library at {path.parent}.",
@@ -207,7 +318,7 @@ class Database:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise translate_error(exc, path.parent) or LibraryError(
-                f"Cannot create the library folder {path.parent}: {exc.strerror}."
+                f"Cannot create the library folder {path.parent}: {exc.strerror or exc}."
             ) from exc
         db = cls(path, busy_timeout=busy_timeout)
         try:
@@ -279,7 +390,11 @@ class Database:
             conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def backup(self, backup_dir: Path, *, reason: str) -> Path:
-        """A consistent copy of the database (SQLite's online backup), safe while in use."""
+        """A consistent copy of the database (SQLite's online backup), safe while in use.
+
+        The copy is written under a ``.partial`` name and renamed when complete, so that a
+        full disk never leaves a truncated file that looks like a backup.
+        """
         backup_dir.mkdir(parents=True, exist_ok=True)
         stamp = now().strftime("%Y%m%d-%H%M%S")
         target = backup_dir / f"exoref-{stamp}-{reason}.sqlite"
@@ -287,15 +402,22 @@ class Database:
         while target.exists():
             counter += 1
             target = backup_dir / f"exoref-{stamp}-{reason}-{counter}.sqlite"
-        source = sqlite3.connect(self.path)
+        partial = target.with_name(target.name + ".partial")
         try:
-            dest = sqlite3.connect(target)
+            source = sqlite3.connect(self.path)
             try:
-                source.backup(dest)
+                dest = sqlite3.connect(partial)
+                try:
+                    source.backup(dest)
+                finally:
+                    dest.close()
             finally:
-                dest.close()
-        finally:
-            source.close()
+                source.close()
+            partial.replace(target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+            raise
         return target
 
 
