@@ -88,6 +88,8 @@ def year_token(year: int | None) -> str:
     return f"y{year}" if year is not None else "ynone"
 
 
+#: How a year range reads in an FTS5 expression (see :func:`_fts`).
+_YEAR_FACETS = "facets : ("
 #: The facet token of papers in the trash: searches add ``NOT facets : trashed``.
 TRASHED = "trashed"
 
@@ -384,7 +386,7 @@ def _split(node: Node) -> tuple[str | None, list[Node]]:
 #: 0.8 µs each), so a one-word query matching 70,000 abstracts would cost 60 ms; instead the
 #: most recently added RANK_WINDOW matches are ranked (FTS5 walks them newest first and stops).
 #: Queries with fewer matches, which is what typing a second word gives, are ranked exactly.
-RANK_WINDOW = 5_000
+RANK_WINDOW = 4000
 
 
 def search(
@@ -419,7 +421,10 @@ def search(
             f"({match}) NOT (facets : {TRASHED})"
         )
         ranked = _search_fts(db, scoped, where, scope, builder.params, limit, offset, window)
-    found = _snippets(db, match, [h[0] for h in ranked], scope) if snippets and match else {}
+    # Snippets show the query's words: a year range is a facet filter, and its eight or so
+    # year tokens made snippet() three times slower for nothing shown.
+    words = _ranking_expression(node) if match and _YEAR_FACETS in match else match
+    found = _snippets(db, words, [h[0] for h in ranked], scope) if snippets and words else {}
     return [Hit(pid, -score, found.get(pid, "")) for pid, score in ranked]
 
 
