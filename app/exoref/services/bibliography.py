@@ -601,8 +601,9 @@ def _problem_result(problem: Problem, job: _Job) -> ImportResult:
 def _find_duplicate(
     tx: BulkTransaction, ref: Reference, clean_key: str
 ) -> tuple[tuple[int, str] | None, int | None]:
-    """The paper ``ref`` duplicates (same identifier, or same title, first author and year,
-    or the same citation key and title), and the paper holding ``clean_key`` if any."""
+    """The paper ``ref`` duplicates (by the rules of ``exoref duplicates``: same identifier,
+    or a close title with the same first author and year within one; or the same citation
+    key and title), and the paper holding ``clean_key`` if any."""
     duplicate = tx.find_duplicate(ref)
     same_key = tx.paper_with_key(clean_key) if clean_key else None
     if same_key is None:

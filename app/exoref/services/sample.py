@@ -2,9 +2,8 @@
 
 The metadata ships in ``resources/sample/``: ``seeds.json`` (titles, authors, ids: facts) and
 ``summaries.json`` (a few lines on each paper written for ExoRef, kept as a note; the papers'
-own abstracts are not shipped).  No PDF is added.  Papers already in the library (same DOI,
-PMID or PMCID, or the same title, first author and year) are skipped, so adding the sample
-twice adds nothing.
+own abstracts are not shipped).  No PDF is added.  Papers already in the library (found as
+an import finds duplicates) are skipped, so adding the sample twice adds nothing.
 """
 
 from __future__ import annotations
