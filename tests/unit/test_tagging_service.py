@@ -206,3 +206,47 @@ def test_a_broken_vocabulary_does_not_stop_an_import(library: Library, tmp_path:
     assert result.status == "added"
     assert result.id is not None
     assert _tags(library, result.id) == {}
+
+
+def test_a_large_bib_is_tagged_while_it_is_stored(library: Library, tmp_path: Path) -> None:
+    """Past a hundred entries the tags come from worker processes, while later entries are
+    stored; every new paper ends up tagged, the off-topic ones flagged."""
+    from exoref.services.bibliography import BibliographyService
+
+    entries = []
+    for i in range(240):
+        if i % 3:
+            title = f"Umbilical cord MSC exosomes for knee osteoarthritis, study {i}"
+            abstract = ("Exosomes from umbilical cord mesenchymal stem cells were injected "
+                        "into rat knees with osteoarthritis.")
+        else:
+            title = f"Prevalence of knee osteoarthritis in a population survey, part {i}"
+            abstract = ("We surveyed adults; the prevalence of knee osteoarthritis was 18% "
+                        "and obesity was a risk factor (odds ratio 2.1).")
+        entries.append(f"@article{{key{i},\n title = {{{title}}},\n author = {{Rossi, Anna}},"
+                       f"\n year = {{{2000 + i % 25}}},\n abstract = {{{abstract}}}\n}}\n")
+    bib = tmp_path / "many.bib"
+    bib.write_text("".join(entries), encoding="utf-8")
+    results = BibliographyService(library, processes=2).import_file(bib)
+    added = [r for r in results if r.status == "added"]
+    assert len(added) == 240
+    with library.db.read() as session:
+        tagged = session.execute(text(
+            "SELECT count(DISTINCT pt.paper_id) FROM paper_tags pt JOIN tags t ON "
+            "t.id = pt.tag_id WHERE t.concept = 'knee-osteoarthritis'")).scalar_one()
+        flagged = session.execute(text(
+            "SELECT count(*) FROM papers WHERE flags LIKE :f"),
+            {"f": f"%{OFF_TOPIC_FLAG}%"}).scalar_one()
+    assert tagged == 240
+    assert flagged == 80
+
+
+def test_a_bib_import_can_leave_tagging_out(library: Library, tmp_path: Path) -> None:
+    from exoref.services.bibliography import BibliographyService
+
+    bib = tmp_path / "one.bib"
+    bib.write_text("@article{a, title = {Umbilical cord MSC exosomes for knee osteoarthritis},"
+                   " author = {Rossi, Anna}, year = {2024}}\n", encoding="utf-8")
+    [result] = BibliographyService(library).import_file(bib, tag=False)
+    assert result.id is not None
+    assert _tags(library, result.id) == {}

@@ -61,11 +61,13 @@ from exoref.formats.ris import write_ris
 from exoref.services.extraction import FileFacts, examine
 from exoref.services.importer import DEFAULT_TIMEOUT, ImportResult, ProgressFn, reference_name
 from exoref.services.search import SearchService
+from exoref.services.tagging import TaggingService, TagPipeline
 from exoref.services.workers import WorkerPool
 from exoref.storage import files, repository
 from exoref.storage.bulk import BulkTransaction, BulkWriter, TransactionLostError
 from exoref.storage.database import now, translate_error
 from exoref.storage.orm import AttachmentRow, Paper, PaperTag, TagRow
+from exoref.tagging.spec import input_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from exoref.services.library import Library
+    from exoref.tagging.tagger import TaggingInput
 
 log = logging.getLogger("exoref.import")
 
@@ -127,6 +130,14 @@ class _Job:
     writer: BulkWriter
     report: Callable[[int, ImportResult], None]
     cancelled: Callable[[], bool]
+    #: tags the stored entries while the next ones are stored (None: not tagged)
+    tagging: TagPipeline | None = None
+
+    def tag(self, items: list[tuple[int, TaggingInput]]) -> None:
+        """Hand committed new papers to the tagger; store the tags that came back."""
+        if self.tagging is not None:
+            self.tagging.submit(items)
+            self.tagging.store_ready()
 
 
 class BibliographyService:
@@ -149,9 +160,13 @@ class BibliographyService:
         *,
         progress: ProgressFn | None = None,
         cancelled: Callable[[], bool] | None = None,
+        tag: bool = True,
     ) -> list[ImportResult]:
         """Import every entry of a bibliography file; one result per entry (and per entry
         that could not be read), in the order of the file.
+
+        With ``tag``, the new papers get their tag suggestions (applied above the threshold)
+        as in a PDF import, in worker processes while the next entries are stored.
 
         Memory stays bounded for a file of any size (see the module's docstring for how
         entries are read and committed).  ``progress`` gets each result once it is final (an
@@ -168,6 +183,7 @@ class BibliographyService:
             if progress is not None:
                 progress(result, len(results), 0)
 
+        tagging = self._tag_pipeline() if tag else None
         try:
             with _open_reader(source) as reader:
                 job = _Job(
@@ -177,6 +193,7 @@ class BibliographyService:
                     writer=BulkWriter(self.library.db),
                     report=report,
                     cancelled=cancelled or _never,
+                    tagging=tagging,
                 )
                 for chunk in reader.chunks():
                     if not self._import_chunk(chunk, job):
@@ -188,8 +205,18 @@ class BibliographyService:
         except _StoppedError as exc:
             report(1 << 62, ImportResult(
                 str(source), "failed", reason=f"the rest of the file was not imported: {exc}"))
+        finally:
+            if tagging is not None:
+                tagging.finish()
         results.sort(key=lambda pair: pair[0])
         return [result for _line, result in results]
+
+    def _tag_pipeline(self) -> TagPipeline | None:
+        try:
+            return TagPipeline(TaggingService(self.library), processes=self.processes)
+        except ExorefError as exc:
+            log.warning("the new papers are imported without tags: %s", exc)
+            return None
 
     def _import_chunk(self, chunk: list[Item], job: _Job) -> bool:
         """Store the entries of one chunk read; whether to go on (not cancelled)."""
@@ -211,6 +238,7 @@ class BibliographyService:
         """Store the entries of ``chunk`` from ``start`` in one transaction, up to the next
         entry with files or the commit limits; the index where it stopped."""
         pending: list[tuple[int, ImportResult]] = []
+        new: list[tuple[int, TaggingInput]] = []
         index = start
         storing: ParsedEntry | None = None
         try:
@@ -225,7 +253,10 @@ class BibliographyService:
                         break
                     else:
                         storing = item
-                        pending.append((item.line, self._store_plain(tx, item, job)))
+                        result = self._store_plain(tx, item, job)
+                        pending.append((item.line, result))
+                        if result.status == "added" and result.id is not None:
+                            new.append((result.id, input_for(item.reference)))
                         storing = None
                         stored += 1
                     index += 1
@@ -248,6 +279,7 @@ class BibliographyService:
             raise _StoppedError(reason) from exc
         for line, result in pending:
             job.report(line, result)
+        job.tag(new)
         return index
 
     def _lost_reason(self, exc: BaseException) -> str:
@@ -300,6 +332,7 @@ class BibliographyService:
         if clean_key != key:
             notes.append(f"citation key {key!r} holds characters BibTeX cannot use")
         copied: list[Path] = []
+        body: str | None = None
         try:
             with job.writer.transaction() as tx, tx.entry():
                 session = tx.session
@@ -317,7 +350,6 @@ class BibliographyService:
                                           title=paper.title, citekey=paper.citekey)
                 else:
                     ref.citekey = clean_key or None
-                    body: str | None = None
                     for name in entry.files:
                         fact = facts.get(name)
                         if isinstance(fact, FileFacts) and fact.extraction is not None \
@@ -334,6 +366,8 @@ class BibliographyService:
                                           reason=_join(prefix, notes) if notes else "")
                 session.flush()
             copied = []  # committed: the copies belong to the library now
+            if result.status == "added" and result.id is not None:
+                job.tag([(result.id, input_for(ref, body or ""))])
             return result
         except TransactionLostError as exc:
             return ImportResult(where, "failed", title=ref.title,

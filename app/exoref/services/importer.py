@@ -213,10 +213,8 @@ class ImportService:
                         count = start + done
                         progress(result, count, max(expected - 1 + done, count))
 
-                entries = bibliography.import_file(path, progress=live, cancelled=cancelled)
-                results.extend(entries)
+                results.extend(bibliography.import_file(path, progress=live, cancelled=cancelled))
                 total += len(results) - done_before - 1
-                self._tag([r.id for r in entries if r.status == "added" and r.id is not None])
                 if cancelled is not None and cancelled():
                     break
         return results
@@ -233,17 +231,6 @@ class ImportService:
             log.warning("new papers are imported without tags: %s", exc)
             self._tagging = None
             return None
-
-    def _tag(self, paper_ids: list[int]) -> None:
-        """Suggest tags for the entries of a bibliography just added (from their stored text):
-        the ones above the threshold are applied, the rest wait.  A failure is logged, never an
-        import failure."""
-        if not paper_ids:
-            return
-        try:
-            TaggingService(self.library).apply(paper_ids, processes=self.processes)
-        except ExorefError as exc:
-            log.warning("tagging the imported papers failed: %s", exc)
 
     def _remember_failures(self, failures: list[ImportResult]) -> None:
         """Keep the files that failed for "Needs attention" (until imported or dismissed)."""

@@ -21,9 +21,11 @@ tables.  So re-tagging 100,000 papers never rewrites their full text in the inde
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing as mp
+import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -653,6 +655,91 @@ def _run_jobs(
     ctx = mp.get_context("forkserver")
     with ctx.Pool(workers) as pool:
         yield from pool.imap(tag_texts, jobs)
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # no os.nice on Windows
+        os.nice(10)
+
+
+class TagPipeline:
+    """Tags papers in worker processes while the caller goes on storing others.
+
+    An import submits the papers of each transaction once it has committed
+    (:meth:`submit`), stores whatever tags have come back between its own transactions
+    (:meth:`store_ready`) and the rest at the end (:meth:`finish`).  The tags of an import of
+    10,000 .bib entries are then mostly ready when its last entry is stored, instead of
+    taking a pass of their own after it.  A few papers are tagged here at once: starting
+    workers would cost more.  Tags can always be redone (``exoref tag auto``), so a failure
+    is logged and the import goes on.
+    """
+
+    #: Fewer papers than this, with no worker started yet, are tagged in this process.
+    INLINE = 100
+
+    def __init__(self, service: TaggingService, *, processes: int | None = None) -> None:
+        self.library = service.library
+        self.spec = service.spec()
+        self.tags = service.sync_vocabulary()
+        self.threshold = service.threshold
+        self.processes = processes
+        self.report = ApplyReport()
+        self._pool: Any = None
+        self._waiting: list[Any] = []
+        self._ready: list[tuple[int, TaggingResult]] = []
+
+    def submit(self, items: list[tuple[int, TaggingInput]]) -> None:
+        if not items:
+            return
+        if self._pool is None and len(items) < self.INLINE:
+            self._ready.extend(tag_texts((self.spec, items)))
+            return
+        if self._pool is None:
+            workers = self.processes if self.processes is not None else (mp.cpu_count() or 1)
+            # Niced: the import's reader and writer come first (every entry is stored as
+            # soon as without tagging), the tagging takes what they leave of the cores and
+            # finishes after them; at the same priority it halved the speed of storing.
+            self._pool = mp.get_context("forkserver").Pool(
+                max(1, workers), initializer=_lower_priority)
+        for start in range(0, len(items), BATCH):
+            chunk = items[start:start + BATCH]
+            self._waiting.append(self._pool.apply_async(tag_texts, ((self.spec, chunk),)))
+
+    def store_ready(self, *, wait: bool = False) -> None:
+        """Store the tags that have come back (all of them, waiting, with ``wait``)."""
+        still: list[Any] = []
+        for pending in self._waiting:
+            if wait or pending.ready():
+                try:
+                    self._ready.extend(pending.get())
+                except Exception:  # a bug in a worker: the papers stay untagged
+                    log.exception("tagging imported papers failed in a worker")
+            else:
+                still.append(pending)
+        self._waiting = still
+        if not self._ready:
+            return
+        batch, self._ready = self._ready, []
+        try:
+            with self.library.db.write() as session:
+                store_results(session, batch, self.tags, self.threshold, self.report)
+            self.report.papers += len(batch)
+        except ExorefError as exc:
+            log.warning("the tags of %d imported papers were not stored: %s", len(batch), exc)
+
+    def finish(self) -> ApplyReport:
+        """Wait for the rest, store it, stop the workers."""
+        try:
+            self.store_ready(wait=True)
+        finally:
+            self.close()
+        return self.report
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
 
 
 # -- reading ---------------------------------------------------------------------------------
