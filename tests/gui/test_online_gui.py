@@ -17,6 +17,8 @@ from exoref.domain.models import Author, Reference, Tag, TagKind
 from exoref.errors import NotFoundError
 from exoref.gui import duplicates, online, watch
 from exoref.gui.online import LookupRun, OnlineSettingsDialog, find_menu, outcome_message
+from exoref.gui.settings import Settings
+from exoref.gui.window import MainWindow
 from exoref.services.duplicates import DuplicateService
 from exoref.services.lookup import LookupOutcome, OnlineConfig
 from tests.fixtures.lookup_server import LookupServer
@@ -30,7 +32,6 @@ if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
     from exoref.gui.context import Services
-    from exoref.gui.window import MainWindow
 
 COVID_DOI = "10.1089/scd.2020.0080"
 COVID_TITLE = "Exosomes Derived from Bone Marrow Mesenchymal Stem Cells"
@@ -341,3 +342,32 @@ def test_a_pdf_dropped_into_a_watched_folder_arrives_in_the_library(
     assert len(panel.rows()) == 1
     watcher.set_config(watch.WatchConfig())
     assert not watcher.timer.isActive()
+
+
+def test_the_arrived_dock_starts_hidden_and_comes_back_as_it_was_left(
+    qtbot: QtBot, window: MainWindow, services: Services, tmp_path: Path
+) -> None:
+    """A first start watches nothing: no empty "Arrived" pane.  Once the user shows it, the
+    next window opens with it shown (the saved window state), and hidden once hidden."""
+    dock = window.findChild(QDockWidget, "arrived-dock")
+    assert dock is not None
+    assert dock.isHidden()
+    dock.show()
+    window.close()  # saves the window state
+
+    def reopen() -> tuple[MainWindow, QDockWidget]:
+        again = MainWindow(services, settings=Settings(tmp_path / "config"))
+        qtbot.addWidget(again)
+        again.show()
+        qtbot.waitExposed(again)
+        found = again.findChild(QDockWidget, "arrived-dock")
+        assert found is not None
+        return again, found
+
+    second, shown = reopen()
+    assert not shown.isHidden()
+    shown.hide()
+    second.close()
+    third, hidden = reopen()
+    assert hidden.isHidden()
+    third.close()

@@ -474,8 +474,10 @@ def install(window: MainWindow) -> WatchFolders:
     dock.setWidget(panel)
     dock.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea
                          | Qt.DockWidgetArea.RightDockWidgetArea)
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    # Placed where the saved window state had it; added (hidden) only when it had none:
+    # restoreDockWidget() of a dock already added always "succeeds" and shows it.
     if not window.restoreDockWidget(dock):
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         dock.hide()  # shown when something arrives, or from the Tools menu
     panel.show_requested.connect(lambda pid: _show_paper(window, pid))
     panel.settings_requested.connect(lambda: open_dialog(window, watcher))
