@@ -105,3 +105,19 @@ def test_trash_restore_and_empty(library: Library, tmp_path: Path) -> None:
     assert not files[0].exists()
     assert views.sidebar().trash == 0
     assert CheckService(library).check().ok
+
+
+def test_an_off_topic_paper_needs_attention(library: Library) -> None:
+    """The off-topic flag puts a paper (with a DOI) in "Needs attention", where the user
+    keeps it or removes it."""
+    from exoref.services.tagging import OFF_TOPIC_FLAG
+    from exoref.services.views import ATTENTION_FLAGS
+
+    assert OFF_TOPIC_FLAG in ATTENTION_FLAGS
+    [kept, flagged] = PaperService(library).add([
+        (make_ref("MSC exosomes for knee osteoarthritis", "A B", doi="10.1/a"), None),
+        (make_ref("Prevalence of knee pain", "C D", doi="10.1/b", flags=[OFF_TOPIC_FLAG]), None),
+    ])
+    views = ViewService(library)
+    assert views.ids(View(ViewKind.ATTENTION)) == [flagged]
+    assert kept not in views.ids(View(ViewKind.ATTENTION))

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 #: "Recently added" covers this many days.
 RECENT_DAYS = 30
-#: Flags that put a paper in "Needs attention" (besides having no DOI).
-ATTENTION_FLAGS = ("no text layer",)
+#: Flags that put a paper in "Needs attention" (besides having no DOI): no text to read, or
+#: flagged as not about MSC-derived vesicle therapy (keep it or remove it: the user decides).
+ATTENTION_FLAGS = ("no text layer", "off-topic")
 
 
 class ViewKind(enum.StrEnum):
