@@ -517,10 +517,9 @@ class BibliographyService:
                 )
             order = [i for i in session.scalars(statement) if wanted is None or i in wanted]
             for start in range(0, len(order), EXPORT_BATCH):
-                rows = repository.get_papers(session, order[start : start + EXPORT_BATCH])
-                refs = [repository.to_reference(row) for row in rows]
-                session.expunge_all()  # done with these rows: let them go
-                yield from refs
+                # plain rows, no ORM objects: reading was half the time of an export
+                yield from repository.load_references(
+                    session, order[start : start + EXPORT_BATCH])
 
     def export(
         self,
