@@ -234,9 +234,9 @@ def test_user_additions_survive_a_new_vocabulary_version(tmp_path: Path,
         abbreviations={"masld": ["LFD"]},
     )
     stored = json.loads(json.dumps(user.to_dict()))      # as the database keeps it
-    # Version 2 renames "masld" and drops "tmj-osteoarthritis".
+    # The next version renames "masld" and drops "tmj-osteoarthritis".
     data = _shipped_data()
-    data["version"] = 2
+    data["version"] = vocabulary.version + 1
     data["renamed"] = {"masld": "steatotic-liver-disease"}
     concepts = [c for c in _concepts(data) if c["id"] != "tmj-osteoarthritis"]
     for c in concepts:
@@ -251,7 +251,7 @@ def test_user_additions_survive_a_new_vocabulary_version(tmp_path: Path,
     restored = UserAdditions.from_dict(stored)
     result = merge(load_vocabulary(path), restored)
     merged = result.vocabulary
-    assert merged.version == 2
+    assert merged.version == vocabulary.version + 1
     assert "liver fat disease" in merged.concept("steatotic-liver-disease").synonyms
     assert "LFD" in merged.concept("steatotic-liver-disease").abbreviations
     assert merged.concept("tmj-pain").parent is None           # its parent is gone
@@ -532,6 +532,110 @@ def test_systematic_review(tagger: Tagger) -> None:
     got = applied(result)
     assert "systematic-review" in got
     assert "animal" not in got
+
+
+def study_type_evidence(result: TaggingResult) -> set[str]:
+    """The phrases behind every study type suggestion, lower case."""
+    return {e.phrase.lower() for s in result.in_group("study_type") for e in s.evidence}
+
+
+def test_how_cells_were_made_is_not_the_study_design(tagger: Tagger) -> None:
+    """"In vitro-expanded MSCs" says how the cells were grown, not that the study was done in
+    vitro; "in vitro" on its own still counts."""
+    made = tagger.suggest(TaggingInput(
+        "Exosomes from ex vivo-expanded umbilical cord MSCs for knee osteoarthritis: an "
+        "open-label phase I trial",
+        "Exosomes were purified from in vitro-expanded umbilical cord MSCs and from "
+        "in vitro-differentiated chondrocytes. Twelve patients with knee osteoarthritis "
+        "received one intra-articular injection and were followed for 12 months."))
+    assert "clinical-trial" in applied(made)
+    assert "in-vitro" not in applied(made)
+    assert not {"in vitro", "ex vivo"} & study_type_evidence(made)
+    studied = tagger.suggest(TaggingInput(
+        "Exosomes from umbilical cord MSCs protect chondrocytes",
+        "In vitro, exosomes from in vitro-expanded umbilical cord MSCs promoted chondrocyte "
+        "proliferation and migration."))
+    assert "in-vitro" in applied(studied)
+    assert "in vitro" in study_type_evidence(studied)
+
+
+def test_grade_of_a_disease_or_a_product_is_no_review(tagger: Tagger) -> None:
+    """"Grade 2 osteoarthritis", "GMP-grade", "clinical-grade" are no sign of a review; GRADE,
+    the rating of evidence, is one in a systematic review."""
+    graded = tagger.suggest(TaggingInput(
+        "Clinical-grade umbilical cord MSC exosomes for grade 2 knee osteoarthritis",
+        "We injected GMP-grade exosomes from umbilical cord MSCs into the knees of rats with "
+        "Kellgren-Lawrence grade 2 osteoarthritis. Exosomes lowered the OARSI grade of "
+        "cartilage damage."))
+    assert "animal" in applied(graded)
+    assert graded.get("review") is None
+    assert graded.get("systematic-review") is None
+    rated = tagger.suggest(TaggingInput(
+        "MSC-derived exosomes for osteoarthritis in animal models: a meta-analysis",
+        "We searched PubMed and Embase for animal studies of MSC exosomes in osteoarthritis. "
+        "Certainty of the evidence was rated with GRADE; it was low."))
+    assert "systematic-review" in applied(rated)
+    assert "grade" in {e.phrase.lower() for e in suggestion(rated, "systematic-review").evidence}
+
+
+SURVEYS = [
+    ("Use of mesenchymal stem cell exosome injections for knee osteoarthritis: a survey of "
+     "orthopaedic surgeons",
+     "We conducted an online survey of 200 orthopaedic surgeons on MSC-derived exosome "
+     "injections for knee osteoarthritis. Participants were recruited through a national "
+     "society and gave informed consent; 152 respondents (76%) completed the questionnaire. "
+     "Most had treated patients with exosome products, and 40% had seen adverse events."),
+    ("What patients with knee osteoarthritis expect of exosomes from mesenchymal stem cells",
+     "We surveyed 312 patients with knee osteoarthritis in orthopaedic clinics about "
+     "MSC-derived exosome therapy. Participants were enrolled after informed consent and "
+     "completed a self-administered questionnaire at baseline and at follow-up. Most "
+     "respondents expected pain relief and few feared adverse events."),
+]
+
+
+@pytest.mark.parametrize(("title", "abstract"), SURVEYS, ids=["clinicians", "patients"])
+def test_a_survey_of_people_is_no_clinical_trial(tagger: Tagger, title: str,
+                                                 abstract: str) -> None:
+    """People who answered a questionnaire were not treated: participants, consent and a
+    count of patients make no clinical trial in a survey."""
+    result = tagger.suggest(TaggingInput(title, abstract))
+    assert result.get("clinical-trial") is None, result.get("clinical-trial")
+    assert "knee-osteoarthritis" in applied(result)
+
+
+def test_a_trial_that_scores_with_a_questionnaire_is_still_a_trial(tagger: Tagger) -> None:
+    result = tagger.suggest(TaggingInput(
+        "Exosomes from umbilical cord MSCs for knee osteoarthritis: a pilot study",
+        "Twenty patients with knee osteoarthritis were enrolled after informed consent and "
+        "received an intra-articular injection of umbilical cord MSC-derived exosomes. Pain "
+        "was scored with the WOMAC questionnaire at baseline and after 6 months of follow-up; "
+        "no serious adverse events occurred."))
+    assert "clinical-trial" in applied(result)
+
+
+def test_amniotic_membrane_as_a_material_is_no_msc_source(tagger: Tagger) -> None:
+    """An amniotic membrane used as a scaffold, patch or graft carries the vesicles; it is not
+    the tissue their cells came from."""
+    carrier = tagger.suggest(TaggingInput(
+        "Exosomes from adipose-derived MSCs on an amniotic membrane scaffold heal diabetic "
+        "wounds",
+        "Exosomes from adipose-derived mesenchymal stem cells were loaded onto a decellularized "
+        "amniotic membrane and applied to diabetic wounds in rats. The amniotic membrane patch "
+        "with exosomes closed wounds faster than amniotic membrane transplantation alone.",
+        keywords=("exosomes", "amniotic membrane scaffold", "wound healing")))
+    assert "adipose" in applied(carrier)
+    assert "amniotic" not in applied(carrier)
+    # Nor does an abbreviation the paper gives the material name the source.
+    abbreviated = tagger.suggest(TaggingInput(
+        "Exosomes from adipose-derived MSCs in a membrane carrier for diabetic wounds",
+        "Exosomes from adipose-derived MSCs were loaded onto an acellular amniotic membrane "
+        "(AAM). AAM with exosomes healed diabetic wounds in mice faster than AAM alone."))
+    assert abbreviated.get("amniotic") is None, abbreviated.get("amniotic")
+    source = tagger.suggest(TaggingInput(
+        "Exosomes from human amniotic membrane MSCs heal diabetic wounds",
+        "Exosomes from amniotic membrane-derived mesenchymal stem cells were applied to "
+        "diabetic wounds in rats on a collagen scaffold."))
+    assert "amniotic" in applied(source)
 
 
 def test_publication_types_weigh_heavily(tagger: Tagger) -> None:

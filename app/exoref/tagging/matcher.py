@@ -52,6 +52,8 @@ NON_MSC = "non_msc"
 NON_MSC_CELLS = "non_msc_cells"
 THERAPY = "therapy"
 PRIMARY = "primary"
+#: Cue-layer class (not a focus class): the study asked people (a survey, a questionnaire).
+SURVEY = "survey"
 
 #: Words so common that the body looks for the phrases they start as literal strings.
 _COMMON = frozenset({"a", "an", "the", "in", "at", "on", "of", "for", "to", "by", "with", "from",
@@ -372,6 +374,7 @@ def compile_vocabulary(vocabulary: Vocabulary) -> CompiledVocabulary:
     for concept in vocabulary:
         _add_concept(cv, concept, focus.msc_heads, focus.weak_msc_terms)
     _add_phrases(cv, vocabulary.stop_phrases, Payload(CONCEPT, STOP, ""))
+    _add_phrases(cv, _material_phrases(vocabulary), Payload(CONCEPT, STOP, ""))
     for cls, phrases in ((VESICLE, focus.vesicle_terms), (MSC, focus.msc_terms),
                          (WEAK_MSC, focus.weak_msc_terms),
                          (NON_MSC_CELLS, focus.non_msc_cells)):
@@ -392,6 +395,7 @@ def compile_vocabulary(vocabulary: Vocabulary) -> CompiledVocabulary:
         for words, payload in _abbreviation_payloads(abbr, FOCUS, MSC, None):
             cv.add(words, payload)
     _add_phrases(cv, vocabulary.context.primary_research, Payload(CUE, SYN, PRIMARY))
+    _add_phrases(cv, vocabulary.context.survey_design, Payload(CUE, SYN, SURVEY))
     for cls, names in ((VESICLE, focus.mesh_vesicle), (MSC, focus.mesh_msc),
                        (BIOMARKER, focus.mesh_biomarker),
                        (EPIDEMIOLOGY, focus.mesh_epidemiology),
@@ -400,6 +404,23 @@ def compile_vocabulary(vocabulary: Vocabulary) -> CompiledVocabulary:
             cv.mesh_focus[name.lower()] = cls
     cv.finish()
     return cv
+
+
+def _material_phrases(vocabulary: Vocabulary) -> list[str]:
+    """Stop phrases for MSC source tissues used as a material, not as a source of cells.
+
+    An amniotic membrane used as a scaffold or a dressing ("amniotic membrane scaffold",
+    "decellularized amniotic membrane"), an adipose tissue graft or a cord blood
+    transplantation names no cells the vesicles came from.  Each source tissue is combined
+    with the material words of the vocabulary's context, so a tissue added later (or by the
+    user) is covered too; a tissue named with its cell word ("amniotic membrane MSCs") is
+    another phrase, which still counts.
+    """
+    ctx = vocabulary.context
+    tissues = [s for c in vocabulary if c.group == "msc_source" for s in c.synonyms]
+    out = [f"{tissue} {noun}" for tissue in tissues for noun in ctx.material_nouns]
+    out += [f"{modifier} {tissue}" for tissue in tissues for modifier in ctx.material_modifiers]
+    return out
 
 
 def _in_body(payload: Payload) -> bool:

@@ -181,6 +181,8 @@ _WITH_VESICLES = 1.3
 _RESULT = 1.2
 _FUTURE = 0.2
 _REVIEW_SILENCES = 0.15
+#: What a clinical trial cue (participants, consent, "24 patients") counts in a survey.
+_SURVEY_DAMP = 0.1
 #: A parent with a suggested child is listed when its own strength is at least this share of
 #: the child's.
 _PARENT_SHARE = 0.8
@@ -222,6 +224,8 @@ _COORD_HEAD = re.compile(
 #: "liver, kidney, cardiovascular " before it.
 _COORD_LIST = re.compile(r"(?:[a-z][a-z\-]+,\s+){0,6}[a-z][a-z\-]+,?\s+$")
 _WORD = re.compile(r"[a-z][a-z\-]+")
+#: The word right after a hyphen that ends a study-type phrase ("in vitro-expanded").
+_HYPHENATED_WORD = re.compile(r"-([a-z]+)")
 
 
 #: An abstract's heading at the start of a text ("Abstract", "Summary", "ABSTRACT:").
@@ -359,6 +363,8 @@ class Tagger:
         self._aim = re.compile(r"(?:^|\W)(?:" + _alternation(ctx.aim) + r")(?:\W|$)")
         self._result = re.compile(r"(?:^|\W)(?:" + _alternation(ctx.result) + r")(?:\W|$)")
         self._cell_nouns = frozenset(w.lower() for w in ctx.cell_nouns)
+        self._made = frozenset(w for p in ctx.made_participles
+                               for words in mt.phrase_variants(p, plural=False) for w in words)
         self._group = {c.id: c.group for c in vocabulary}
         self._label = {c.id: c.label for c in vocabulary}
         self._ancestors = {c.id: vocabulary.ancestors(c.id) for c in vocabulary}
@@ -388,8 +394,9 @@ class Tagger:
         tallies: dict[str, _Tally] = {}
         primary = self._primary_strength(segments)
         review_like = self._review_hint(segments, inp)
-        self._mentions(segments, tallies, review_like)
-        self._meta(inp, segments, tallies)
+        survey = _is_survey(segments)
+        self._mentions(segments, tallies, review_like, survey)
+        self._meta(inp, segments, tallies, survey)
         self._study_types(inp, tallies, primary, segments)
         suggestions = self._suggestions(tallies)
         on_topic, focus_score, reason = self._focus(inp, segments)
@@ -523,12 +530,20 @@ class Tagger:
                     "(" in cased[max(0, m.start - 2):m.start] or
                     "(" in cased[m.end:m.end + 3]):
                 self._abbreviation_site(seg, m, ends, begins, defined, foreign)
+        stops: list[tuple[int, int]] | None = None
         for end, m in ends.items():
             if "(" not in cased[end:end + 4]:
                 continue
             found = _ABBR_DEF.match(cased, end)
             if not found:
                 continue
+            if m.payload.layer == mt.CONCEPT:
+                # A phrase inside a stop phrase defines nothing: in "acellular amniotic
+                # membrane (hAAM)" the membrane is a material, hAAM no MSC source.
+                if stops is None:
+                    stops = [(s.start, s.end) for s in seg.matches if s.payload.kind == mt.STOP]
+                if any(lo <= m.start and end <= hi for lo, hi in stops):
+                    continue
             abbr = found.group(1)
             if not _plausible(abbr, seg.norm.lower[m.start:m.end]):
                 continue
@@ -688,7 +703,7 @@ class Tagger:
         return False
 
     def _mentions(self, segments: list[_Segment], tallies: dict[str, _Tally],
-                  review_like: bool) -> None:
+                  review_like: bool, survey: bool) -> None:
         has_head = any(s.role in ("title", "abstract", "lead") for s in segments)
         for seg in segments:
             concept_matches = [m for m in seg.matches if m.payload.layer == mt.CONCEPT and
@@ -709,7 +724,7 @@ class Tagger:
             for m in concept_matches:
                 cid = m.payload.target
                 group = self._group.get(cid)
-                if group is None:
+                if group is None or (group == "study_type" and self._made_by(seg, m)):
                     continue
                 tally = tallies.setdefault(cid, _Tally())
                 if role == "body":
@@ -727,6 +742,8 @@ class Tagger:
                     factor *= _STUDY_FACTOR
                     if m.payload.kind == mt.HINT:
                         factor = _STUDY_FACTOR * self._cue_weight.get(cid, 0.5)
+                        if survey and cid == "clinical-trial":
+                            factor *= _SURVEY_DAMP
                 factor *= self._context_factor(seg, m, concept_matches, starts, vesicle_starts,
                                                group, review_like)
                 if factor <= 0:
@@ -747,6 +764,21 @@ class Tagger:
                     cap = _BODY_ALONE_CAP
                 tally.by_role[role] = min(value, cap)
         self._source_dominance(tallies, has_head)
+
+    def _made_by(self, seg: _Segment, m: mt.Match) -> bool:
+        """Whether a study-type phrase says how cells were made, not how the study was done.
+
+        "in vitro-expanded MSCs", "ex vivo-expanded", "in vitro-differentiated chondrocytes":
+        the phrase is joined by a hyphen to a participle of making (the vocabulary's
+        ``made_participles``), a compound adjective on the cells.  "In vitro, the exosomes..."
+        and "hypoxia/reoxygenation-induced injury" (a model, not a way of making cells) still
+        count.
+        """
+        lower = seg.norm.lower
+        if m.end >= len(lower) or lower[m.end] != "-":
+            return False
+        word = _HYPHENATED_WORD.match(lower, m.end)
+        return word is not None and word.group(1) in self._made
 
     def _related(self, tallies: dict[str, _Tally]) -> set[str]:
         """Concepts whose body mentions may change the outcome: those the title or abstract
@@ -868,7 +900,7 @@ class Tagger:
     # -- MeSH, publication types, trial ids, registry ids -------------------------------------
 
     def _meta(self, inp: TaggingInput, segments: list[_Segment],
-              tallies: dict[str, _Tally]) -> None:
+              tallies: dict[str, _Tally], survey: bool) -> None:
         cv = self._cv
         for heading in inp.mesh:
             name = heading.strip().lstrip("*").split("/")[0].strip().rstrip("*")
@@ -905,6 +937,8 @@ class Tagger:
                 if people is not None:
                     strength = _ROLE_BASE[seg.role] * _STUDY_FACTOR * self._cue_weight.get(
                         "clinical-trial", 0.5)
+                    if survey:
+                        strength *= _SURVEY_DAMP   # they were asked, not treated
                     trial_tally.by_role["people"] = strength
                     trial_tally.mentions.append(_Mention(strength, seg, people.start(),
                                                          people.end()))
@@ -1081,7 +1115,8 @@ def _focus_check(tagger: Tagger, inp: TaggingInput,
         weak: list[int] = []
         for m in seg.matches:
             p = m.payload
-            if p.layer == mt.FOCUS or (p.layer == mt.CUE and p.target != mt.PRIMARY):
+            if p.layer == mt.FOCUS or (p.layer == mt.CUE and
+                                       p.target not in (mt.PRIMARY, mt.SURVEY)):
                 if tally.add(role, p.target):
                     tally.first[p.target] = seg.norm.source[
                         seg.norm.to_source(m.start):seg.norm.to_source(m.end)]
@@ -1213,6 +1248,22 @@ def _initials_match(abbr: str, words: Sequence[str], *, from_start: bool = False
         return False
     chosen = pieces[:len(letters)] if from_start else pieces[-len(letters):]
     return "".join(p[0] for p in chosen) == letters
+
+
+def _is_survey(segments: list[_Segment]) -> bool:
+    """Whether the title, abstract or keywords say the study asked people (a survey).
+
+    The people such a study counts ("200 orthopaedic surgeons", "312 patients"), its
+    participants and their consent are no sign of a clinical trial: they answered questions.
+    A questionnaire used to score a treatment ("the WOMAC questionnaire") is no survey
+    phrase, so a trial that uses one keeps its cues.
+    """
+    for seg in segments:
+        if seg.role in _HEAD_ROLES:
+            for m in seg.matches:
+                if m.payload.layer == mt.CUE and m.payload.target == mt.SURVEY:
+                    return True
+    return False
 
 
 def _near(starts: list[int], lo: int, hi: int) -> bool:

@@ -137,6 +137,16 @@ class ContextCues:
     result: tuple[str, ...] = ()
     primary_research: tuple[str, ...] = ()
     cell_nouns: tuple[str, ...] = ()
+    #: Participles that, joined by a hyphen to a study-type phrase ("in vitro-expanded MSCs"),
+    #: say how cells were made, not how the study was done.
+    made_participles: tuple[str, ...] = ()
+    #: Phrases that say the study asked people (a survey, a questionnaire study): the people
+    #: it counts answered questions; they were not treated.
+    survey_design: tuple[str, ...] = ()
+    #: Words after an MSC source tissue ("amniotic membrane scaffold") or before it
+    #: ("decellularized amniotic membrane") that make the tissue a material, not a source.
+    material_nouns: tuple[str, ...] = ()
+    material_modifiers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
