@@ -250,3 +250,23 @@ def test_a_bib_import_can_leave_tagging_out(library: Library, tmp_path: Path) ->
     [result] = BibliographyService(library).import_file(bib, tag=False)
     assert result.id is not None
     assert _tags(library, result.id) == {}
+
+
+def test_a_tagging_failure_never_fails_a_bib_import(library: Library, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in the tagger (here: every call raises) costs the tags, not the papers."""
+    from exoref.services import tagging
+    from exoref.services.bibliography import BibliographyService
+
+    def broken(job: object) -> object:
+        raise RuntimeError("a bug in the tagger")
+
+    monkeypatch.setattr(tagging, "tag_texts", broken)
+    bib = tmp_path / "two.bib"
+    bib.write_text("@article{a, title = {Umbilical cord MSC exosomes for knee osteoarthritis},"
+                   " author = {Rossi, Anna}, year = {2024}}\n"
+                   "@article{b, title = {Adipose MSC exosomes heal diabetic wounds},"
+                   " author = {Li, Wei}, year = {2023}}\n", encoding="utf-8")
+    results = BibliographyService(library).import_file(bib)
+    assert [r.status for r in results] == ["added", "added"]
+    assert all(_tags(library, r.id or 0) == {} for r in results)

@@ -205,9 +205,12 @@ class BibliographyService:
         except _StoppedError as exc:
             report(1 << 62, ImportResult(
                 str(source), "failed", reason=f"the rest of the file was not imported: {exc}"))
-        finally:
+        except BaseException:  # Ctrl+C or a bug: stop the tagging workers, do not wait
             if tagging is not None:
-                tagging.finish()
+                tagging.close()
+            raise
+        if tagging is not None:
+            tagging.finish()
         results.sort(key=lambda pair: pair[0])
         return [result for _line, result in results]
 

@@ -676,6 +676,8 @@ class TagPipeline:
 
     #: Fewer papers than this, with no worker started yet, are tagged in this process.
     INLINE = 100
+    #: Seconds to wait for one chunk's tags at the end (a chunk of full texts takes ~5 s).
+    CHUNK_TIMEOUT = 120.0
 
     def __init__(self, service: TaggingService, *, processes: int | None = None) -> None:
         self.library = service.library
@@ -685,25 +687,32 @@ class TagPipeline:
         self.processes = processes
         self.report = ApplyReport()
         self._pool: Any = None
+        self._broken = False
         self._waiting: list[Any] = []
         self._ready: list[tuple[int, TaggingResult]] = []
 
     def submit(self, items: list[tuple[int, TaggingInput]]) -> None:
-        if not items:
+        if not items or self._broken:
             return
-        if self._pool is None and len(items) < self.INLINE:
-            self._ready.extend(tag_texts((self.spec, items)))
-            return
-        if self._pool is None:
-            workers = self.processes if self.processes is not None else (mp.cpu_count() or 1)
-            # Niced: the import's reader and writer come first (every entry is stored as
-            # soon as without tagging), the tagging takes what they leave of the cores and
-            # finishes after them; at the same priority it halved the speed of storing.
-            self._pool = mp.get_context("forkserver").Pool(
-                max(1, workers), initializer=_lower_priority)
-        for start in range(0, len(items), BATCH):
-            chunk = items[start:start + BATCH]
-            self._waiting.append(self._pool.apply_async(tag_texts, ((self.spec, chunk),)))
+        try:
+            if self._pool is None and len(items) < self.INLINE:
+                self._ready.extend(tag_texts((self.spec, items)))
+                return
+            if self._pool is None:
+                workers = self.processes if self.processes is not None else (
+                    mp.cpu_count() or 1)
+                # Niced: the import's reader and writer come first (every entry is stored as
+                # soon as without tagging), the tagging takes what they leave of the cores
+                # and finishes after them; at the same priority it halved the speed of
+                # storing.
+                self._pool = mp.get_context("forkserver").Pool(
+                    max(1, workers), initializer=_lower_priority)
+            for start in range(0, len(items), BATCH):
+                chunk = items[start:start + BATCH]
+                self._waiting.append(self._pool.apply_async(tag_texts, ((self.spec, chunk),)))
+        except Exception:  # no workers (or a tagger bug): the import goes on, untagged
+            log.exception("tagging the imported papers failed; `exoref tag auto` redoes it")
+            self._broken = True
 
     def store_ready(self, *, wait: bool = False) -> None:
         """Store the tags that have come back (all of them, waiting, with ``wait``)."""
@@ -711,8 +720,9 @@ class TagPipeline:
         for pending in self._waiting:
             if wait or pending.ready():
                 try:
-                    self._ready.extend(pending.get())
-                except Exception:  # a bug in a worker: the papers stay untagged
+                    # bounded: a worker killed mid-chunk (out of memory) never answers
+                    self._ready.extend(pending.get(timeout=self.CHUNK_TIMEOUT))
+                except Exception:  # a bug in a worker, or no answer: the papers stay untagged
                     log.exception("tagging imported papers failed in a worker")
             else:
                 still.append(pending)
