@@ -175,16 +175,25 @@ def child(operation: str, count: int, path: str) -> None:
             finally:
                 library.close()
     elif operation == "libimport":
-        # `exoref import refs.bib` into a new library, timed twice in two new libraries:
-        # `bib_seconds` is BibliographyService.import_file (read the file in a separate
-        # process, store every entry with its authors and tags, index it for search, commit
-        # in batches of savepoint-atomic entries); `seconds` is ImportService.import_paths,
-        # what the command runs after opening the library (the same, plus the steps the
-        # import service takes after storing, such as tagging the new papers)
+        # `exoref import refs.bib` into a new library, timed three times in new libraries:
+        # `stored_seconds` is BibliographyService.import_file without tagging (read the file
+        # in a separate process, store every entry with its authors and tags, index it for
+        # search, commit in batches of savepoint-atomic entries); `bib_seconds` the same with
+        # the new papers' tag suggestions (worker processes, while entries are stored);
+        # `seconds` is ImportService.import_paths, what the command runs after opening the
+        # library
         from exoref.services.bibliography import BibliographyService
         from exoref.services.importer import ImportService
         from exoref.services.library import Library
 
+        with tempfile.TemporaryDirectory() as tmp:
+            library = Library.open(Path(tmp) / "lib")
+            try:
+                start = time.perf_counter()
+                BibliographyService(library).import_file(Path(path), tag=False)
+                figures["stored_seconds"] = time.perf_counter() - start
+            finally:
+                library.close()
         with tempfile.TemporaryDirectory() as tmp:
             library = Library.open(Path(tmp) / "lib")
             try:
@@ -253,11 +262,14 @@ def main() -> None:
                   f"{imported['problems']:.0f} problems)")
             if count in args.library_sizes:
                 into = measure("libimport", count, bib)
+                print(f"   import into a library, untagged:  {into['stored_seconds']:6.2f} s   "
+                      f"{count / into['stored_seconds']:8.0f} entries/s   "
+                      "(BibliographyService.import_file(tag=False) into a new library: read, "
+                      "store with authors and tags, index, commit)")
                 print(f"   import into a library (bib):      {into['bib_seconds']:6.2f} s   "
                       f"{count / into['bib_seconds']:8.0f} entries/s   peak "
                       f"{into['bib_peak_mb']:6.0f} MB ({into['bib_added']:.0f} added; "
-                      "BibliographyService.import_file into a new library: read, store "
-                      "with authors and tags, index, commit)")
+                      "the same, and the new papers tagged from their text)")
                 print(f"   exoref import into a library:     {into['seconds']:6.2f} s   "
                       f"{count / into['seconds']:8.0f} entries/s   peak "
                       f"{into['peak_mb']:6.0f} MB ({into['added']:.0f} added; "
