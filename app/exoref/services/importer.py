@@ -24,7 +24,12 @@ from exoref.errors import ExorefError, LibraryLockedError
 from exoref.formats.pdf import looks_like_pdf
 from exoref.formats.registry import detect_format
 from exoref.services.extraction import Examiner, FileFacts
-from exoref.services.tagging import TaggingService, focus_flags, store_new_paper
+from exoref.services.tagging import (
+    TaggingService,
+    focus_flags,
+    store_new_paper,
+    store_results,
+)
 from exoref.services.workers import WorkerPool
 from exoref.storage import files, repository, search_index
 from exoref.storage.database import now, translate_error
@@ -324,7 +329,10 @@ class ImportService:
         )
         if tagging is not None and self._tagging is not None:
             tags, threshold = self._tagging
-            store_new_paper(session, paper_id, tagging, tags, threshold)
+            if ref.tags:  # it comes with tags of its own: merge with what is there
+                store_results(session, [(paper_id, tagging)], tags, threshold)
+            else:
+                store_new_paper(session, paper_id, tagging, tags, threshold)
         # Completed online later, never during the import (services/lookup.py).
         session.execute(_QUEUE_LOOKUP, {"p": paper_id, "t": now()})
         return ImportResult(facts.path, "added", id=paper_id, title=ref.title, citekey=citekey)

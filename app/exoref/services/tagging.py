@@ -522,8 +522,9 @@ class TaggingService:
 # -- writing results -------------------------------------------------------------------------
 
 
+#: OR IGNORE: a link that is there already (a tag the user gave) is the user's.
 _INSERT_AUTO = text(
-    "INSERT INTO paper_tags (paper_id, tag_id, source, score, evidence) "
+    "INSERT OR IGNORE INTO paper_tags (paper_id, tag_id, source, score, evidence) "
     "VALUES (:p, :t, 'auto', :s, :e)"
 )
 _INSERT_WAITING = text(
@@ -616,8 +617,9 @@ def store_new_paper(
     tags: dict[str, int],
     threshold: float,
 ) -> None:
-    """Write the tags of a paper inserted in this transaction (an import): it has no tags,
-    suggestions or rejections yet, so nothing is read first.  Its flags are the caller's
+    """Write the tags of a paper inserted in this transaction (an import) with no tags of
+    its own: it has no tags, suggestions or rejections yet, so nothing is read first (a paper
+    imported with tags goes through :func:`store_results`).  Its flags are the caller's
     (:func:`focus_flags`, before the insert)."""
     stamp = now()
     applied: list[dict[str, Any]] = []
