@@ -661,7 +661,7 @@ def _run_jobs(
 
 def _lower_priority() -> None:
     with contextlib.suppress(OSError, AttributeError):  # no os.nice on Windows
-        os.nice(10)
+        os.nice(5)
 
 
 class TagPipeline:
@@ -680,6 +680,8 @@ class TagPipeline:
     INLINE = 100
     #: Seconds to wait for one chunk's tags at the end (a chunk of full texts takes ~5 s).
     CHUNK_TIMEOUT = 120.0
+    #: Chunks of BATCH papers handed to the workers and not back yet, at most.
+    MAX_WAITING = 6
 
     def __init__(self, service: TaggingService, *, processes: int | None = None) -> None:
         self.library = service.library
@@ -703,15 +705,18 @@ class TagPipeline:
             if self._pool is None:
                 workers = self.processes if self.processes is not None else (
                     mp.cpu_count() or 1)
-                # Niced: the import's reader and writer come first (every entry is stored as
-                # soon as without tagging), the tagging takes what they leave of the cores
-                # and finishes after them; at the same priority it halved the speed of
-                # storing.
+                # Niced a little: the import's reader and writer come first, the tagging
+                # takes what they leave of the cores (at the same priority storing went at
+                # half speed; niced more, the import waited on its backlog).
                 self._pool = mp.get_context("forkserver").Pool(
                     max(1, workers), initializer=_lower_priority)
             for start in range(0, len(items), BATCH):
                 chunk = items[start:start + BATCH]
                 self._waiting.append(self._pool.apply_async(tag_texts, ((self.spec, chunk),)))
+            # Memory stays bounded: past MAX_WAITING chunks in flight, the import waits for
+            # the oldest (its texts and results would otherwise pile up: 0.8 GB at 100,000).
+            while len(self._waiting) > self.MAX_WAITING:
+                self._collect(self._waiting.pop(0))
         except Exception:  # no workers (or a tagger bug): the import goes on, untagged
             log.exception("tagging the imported papers failed; `exoref tag auto` redoes it")
             self._broken = True
@@ -721,11 +726,7 @@ class TagPipeline:
         still: list[Any] = []
         for pending in self._waiting:
             if wait or pending.ready():
-                try:
-                    # bounded: a worker killed mid-chunk (out of memory) never answers
-                    self._ready.extend(pending.get(timeout=self.CHUNK_TIMEOUT))
-                except Exception:  # a bug in a worker, or no answer: the papers stay untagged
-                    log.exception("tagging imported papers failed in a worker")
+                self._collect(pending)
             else:
                 still.append(pending)
         self._waiting = still
@@ -738,6 +739,13 @@ class TagPipeline:
             self.report.papers += len(batch)
         except ExorefError as exc:
             log.warning("the tags of %d imported papers were not stored: %s", len(batch), exc)
+
+    def _collect(self, pending: Any) -> None:
+        try:
+            # bounded: a worker killed mid-chunk (out of memory) never answers
+            self._ready.extend(pending.get(timeout=self.CHUNK_TIMEOUT))
+        except Exception:  # a bug in a worker, or no answer: the papers stay untagged
+            log.exception("tagging imported papers failed in a worker")
 
     def finish(self) -> ApplyReport:
         """Wait for the rest, store it, stop the workers."""
