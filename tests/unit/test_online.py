@@ -355,6 +355,12 @@ def test_malformed_answers_name_the_service(resolver: Resolver, server: LookupSe
     with pytest.raises(LookupMalformed, match="no 'message'"):
         resolver.crossref.work(NANO_DOI)
 
+    # a hostile body nested 100,000 deep: refused, no RecursionError
+    server.inject("/crossref/works/", Fault(200, b"[" * 100_000 + b"]" * 100_000,
+                                            content_type="application/json"))
+    with pytest.raises(LookupMalformed, match=r"Crossref .*nested more than"):
+        resolver.crossref.work(NANO_DOI)
+
 
 def test_malformed_crossref_answer_falls_back_to_doi_org(resolver: Resolver,
                                                          server: LookupServer) -> None:

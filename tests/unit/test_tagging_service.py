@@ -270,3 +270,18 @@ def test_a_tagging_failure_never_fails_a_bib_import(library: Library, tmp_path: 
     results = BibliographyService(library).import_file(bib)
     assert [r.status for r in results] == ["added", "added"]
     assert all(_tags(library, r.id or 0) == {} for r in results)
+
+
+def test_tag_auto_on_many_papers_uses_worker_processes(library: Library) -> None:
+    """Past two batches, `tag auto` tags in worker processes: every paper comes back."""
+    import dataclasses
+
+    refs = [dataclasses.replace(KNEE if i % 2 else RA, title=f"{(KNEE if i % 2 else RA).title} "
+                                f"({i})", authors=[Author(f"Author{i}", "A")])
+            for i in range(850)]
+    ids = _add(library, *refs)
+    report = TaggingService(library).apply(None, processes=2)
+    assert report.papers == 850
+    knee = [pid for i, pid in enumerate(ids) if i % 2]
+    assert all("knee-osteoarthritis" in _tags(library, pid) for pid in knee[:20])
+    assert all("rheumatoid-arthritis" in _tags(library, pid) for pid in ids[:40:2])

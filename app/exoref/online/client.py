@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 import httpx
 
 from exoref import __version__
+from exoref.formats.common import JsonTooDeepError, load_json
 from exoref.online.cache import ResponseCache
 from exoref.online.errors import (
     LookupMalformed,
@@ -113,13 +114,17 @@ class Answer:
                                   url=self.url) from exc
 
     def json(self) -> Any:
-        """The body as JSON; :class:`LookupMalformed` when it is not."""
+        """The body as JSON; :class:`LookupMalformed` when it is not, or when it is nested
+        too deep to be a service's answer (a hostile body must not exhaust the stack)."""
         try:
-            return json.loads(self.text())
+            return load_json(self.text())
         except json.JSONDecodeError as exc:
             raise LookupMalformed(
                 self.service, f"the body is not valid JSON ({exc.msg} at line {exc.lineno} "
                 f"column {exc.colno})", url=self.url) from exc
+        except JsonTooDeepError as exc:
+            raise LookupMalformed(self.service, f"the body is {exc} (line {exc.lineno})",
+                                  url=self.url) from exc
 
     def unexpected(self) -> OnlineLookupError:
         """The error for a status the service module has no use for."""

@@ -656,7 +656,19 @@ def _run_jobs(
         return
     ctx = mp.get_context("forkserver")
     with ctx.Pool(workers) as pool:
-        yield from pool.imap(tag_texts, jobs)
+        results = pool.imap(tag_texts, jobs)
+        while True:
+            try:
+                # bounded: a worker killed mid-chunk (out of memory) never answers
+                yield results.next(timeout=TagPipeline.CHUNK_TIMEOUT)
+            except StopIteration:
+                return
+            except mp.TimeoutError as exc:
+                raise ExorefError(
+                    f"Tagging stopped: a worker process gave no answer for "
+                    f"{TagPipeline.CHUNK_TIMEOUT:g} s (it may have run out of memory).",
+                    hint="the papers tagged so far are stored; run `exoref tag auto` again",
+                ) from exc
 
 
 def _lower_priority() -> None:
