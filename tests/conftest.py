@@ -14,6 +14,8 @@ from exoref.services.library import Library
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from tests.fixtures.lookup_server import LookupServer
+
 # Qt tests never need a display (CI has none); set before pytest-qt makes the QApplication.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -43,6 +45,16 @@ def library(library_dir: Path) -> Iterator[Library]:
     lib = Library.open(library_dir)
     yield lib
     lib.close()
+
+
+@pytest.fixture
+def server() -> Iterator[LookupServer]:
+    """The local stand-in for Crossref, doi.org, PubMed and the PMC id converter: a real HTTP
+    server on 127.0.0.1 serving recorded answers (tests/data/lookup)."""
+    from tests.fixtures.lookup_server import LookupServer
+
+    with LookupServer() as running:
+        yield running
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from tests.fixtures.pdfgen import ArticleSpec, render_article
 from tests.gui.conftest import BACKGROUND_MS, file_mime, make_pdf
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from pytestqt.qtbot import QtBot
@@ -35,12 +34,6 @@ if TYPE_CHECKING:
 
 COVID_DOI = "10.1089/scd.2020.0080"
 COVID_TITLE = "Exosomes Derived from Bone Marrow Mesenchymal Stem Cells"
-
-
-@pytest.fixture
-def server() -> Iterator[LookupServer]:
-    with LookupServer() as running:
-        yield running
 
 
 def _titles(window: MainWindow) -> list[str]:

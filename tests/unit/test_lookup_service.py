@@ -6,34 +6,21 @@ import json
 from typing import TYPE_CHECKING
 
 import pymupdf
-import pytest
 from sqlalchemy import text
 
 from exoref.domain.models import Author, Reference
 from exoref.services.editing import EditService
 from exoref.services.importer import ImportService
-from exoref.services.library import Library
 from exoref.services.lookup import LookupService, OnlineConfig
 from exoref.services.papers import PaperService
 from tests.fixtures.lookup_server import LookupServer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
+    from exoref.services.library import Library
+
 COVID_DOI = "10.1089/scd.2020.0080"
-
-
-@pytest.fixture
-def server() -> Iterator[LookupServer]:
-    with LookupServer() as running:
-        yield running
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    with Library.open(tmp_path / "lib") as lib:
-        yield lib
 
 
 def _doi_only_pdf(path: Path) -> Path:

@@ -10,30 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pytest
-
 from exoref.domain.models import Author, Reference
-from exoref.services.library import Library
 from exoref.services.lookup import LookupService, OnlineConfig
 from exoref.services.papers import PaperService
 from exoref.services.tagging import SuggestionView, TaggingService
-from tests.fixtures.lookup_server import LookupServer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
-
-
-@pytest.fixture
-def server() -> Iterator[LookupServer]:
-    with LookupServer() as running:
-        yield running
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    with Library.open(tmp_path / "lib") as lib:
-        yield lib
+    from exoref.services.library import Library
+    from tests.fixtures.lookup_server import LookupServer
 
 
 def _by_concept(tagging: TaggingService, paper_id: int) -> dict[str, SuggestionView]:

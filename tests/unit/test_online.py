@@ -45,12 +45,6 @@ CONTACT = "lookup-test@example.org"
 
 
 @pytest.fixture
-def server() -> Iterator[LookupServer]:
-    with LookupServer() as srv:
-        yield srv
-
-
-@pytest.fixture
 def resolver(server: LookupServer) -> Iterator[Resolver]:
     with Resolver(server.settings()) as res:
         yield res
