@@ -7,13 +7,18 @@ always set one of them, so they never touch a user's real library.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
 from exoref import APP_NAME
+
+log = logging.getLogger("exoref.paths")
 
 ENV_LIBRARY = "EXOREF_LIBRARY"
 ENV_CONFIG = "EXOREF_CONFIG_DIR"
@@ -68,3 +73,25 @@ class LibraryPaths:
         if files not in candidate.parents:
             raise ValueError(f"attachment path escapes the library: {relative!r}")
         return candidate
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A small settings or state file (a JSON object): ``{}`` when there is none yet, or when
+    it cannot be read (logged: a damaged settings file must not stop ExoRef)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def write_json_atomically(path: Path, data: dict[str, Any], *, indent: int | None = 2) -> None:
+    """Write a settings or state file whole or not at all (a temporary file, then a rename),
+    creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=indent), encoding="utf-8")
+    tmp.replace(path)

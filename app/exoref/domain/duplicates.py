@@ -22,9 +22,7 @@ planted duplicates and hard negatives.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import html
 import logging
 import re
@@ -45,6 +43,7 @@ from exoref.domain.identifiers import (
     normalize_pmid,
 )
 from exoref.domain.text import ascii_fold
+from exoref.memory import paused_cyclic_gc
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -1023,20 +1022,6 @@ class _Groups:
         return True
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a library is scanned: it builds hundreds of
-    thousands of small acyclic objects that the collector would walk again and again (it
-    doubled the time for 100,000 records).  Reference counting still frees everything."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _blocks(prepared: list[_Prepared]) -> dict[str, int | list[int]]:
     """Record positions by blocking key; a key held by one record maps to its position
     (most keys are: no list is made for them)."""
@@ -1067,7 +1052,7 @@ def find_duplicates(records: Iterable[DuplicateKey], *,
     are different works (their own journal DOIs, companion titles) is dropped.
     """
     compare = _SCORERS[scorer]
-    with _cyclic_gc_paused():
+    with paused_cyclic_gc():
         prepared = [_prepare(r) for r in records]
         blocks = _blocks(prepared)
         seen: set[tuple[int, int]] = set()

@@ -12,7 +12,6 @@ seen is the library's business: the service keeps that in ``watch.json`` in the 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from PySide6.QtWidgets import (
 from exoref.errors import ExorefError
 from exoref.gui.dialogs import STATUS_COLOURS, summary_headline
 from exoref.gui.online import lookups_of, tools_menu
+from exoref.paths import read_json_object, write_json_atomically
 from exoref.services.views import View
 from exoref.services.watch import SETTLE_SECONDS, Arrival, WatchService
 
@@ -75,16 +75,7 @@ class WatchConfig:
 
     @classmethod
     def load(cls, folder: Path) -> WatchConfig:
-        path = folder / CONFIG_FILE
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls()
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring %s: %s", path, exc)
-            return cls()
-        if not isinstance(raw, dict):
-            return cls()
+        raw = read_json_object(folder / CONFIG_FILE)
         folders = raw.get("folders", [])
         if not isinstance(folders, list):
             folders = []
@@ -92,12 +83,8 @@ class WatchConfig:
                    bool(raw.get("tag_subfolders", True)))
 
     def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / (CONFIG_FILE + ".tmp")
-        tmp.write_text(json.dumps({"folders": list(self.folders),
-                                   "tag_subfolders": self.tag_subfolders}, indent=2),
-                       encoding="utf-8")
-        tmp.replace(folder / CONFIG_FILE)
+        write_json_atomically(folder / CONFIG_FILE, {"folders": list(self.folders),
+                                                    "tag_subfolders": self.tag_subfolders})
 
 
 def arrival_message(arrivals: Sequence[Arrival]) -> str:

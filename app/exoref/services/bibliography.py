@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import io
 import itertools
 import logging
@@ -58,6 +57,7 @@ from exoref.formats.csljson import write_csljson
 from exoref.formats.pdf import looks_like_pdf
 from exoref.formats.registry import iter_bibliography
 from exoref.formats.ris import write_ris
+from exoref.memory import paused_cyclic_gc
 from exoref.services.extraction import FileFacts, examine
 from exoref.services.importer import DEFAULT_TIMEOUT, ImportResult, ProgressFn, reference_name
 from exoref.services.search import SearchService
@@ -767,7 +767,7 @@ class _ApartReader(_Reader):
 
     def chunks(self) -> Iterator[list[Item]]:
         while True:
-            with _paused_gc():
+            with paused_cyclic_gc():
                 kind, payload = self._receive()
                 if kind == "items":
                     # authors and tags repeat: equal (frozen) objects are made once a chunk
@@ -808,20 +808,6 @@ class _ApartReader(_Reader):
             self._process.kill()
             self._process.join()
         self._process.close()
-
-
-@contextlib.contextmanager
-def _paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while a chunk is unpickled: it makes thousands of small
-    acyclic objects, and the collector would walk them all again and again (unpickling took
-    six times as long)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _read_apart(path: str, conn: Connection) -> None:

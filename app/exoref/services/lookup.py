@@ -13,7 +13,6 @@ publication types are kept and the paper is tagged again: they feed the suggesti
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,7 +23,7 @@ from sqlalchemy import text
 from exoref.errors import ExorefError
 from exoref.online.errors import LookupNotFound, LookupUnavailable, OnlineLookupError
 from exoref.online.settings import OnlineSettings
-from exoref.paths import config_dir
+from exoref.paths import config_dir, read_json_object, write_json_atomically
 from exoref.storage import repository
 from exoref.storage.database import now
 from exoref.storage.orm import Paper, PaperAuthor
@@ -66,15 +65,7 @@ class OnlineConfig:
     @classmethod
     def load(cls, folder: Path | None = None) -> OnlineConfig:
         path = (folder or config_dir()) / SETTINGS_FILE
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls()
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring %s: %s", path, exc)
-            return cls()
-        if not isinstance(raw, dict):
-            return cls()
+        raw = read_json_object(path)
         known = set(OnlineSettings.__dataclass_fields__)
         values = {k: v for k, v in raw.items() if k in known}
         try:
@@ -85,14 +76,10 @@ class OnlineConfig:
         return cls(enabled=bool(raw.get("enabled", True)), settings=settings)
 
     def save(self, folder: Path | None = None) -> None:
-        folder = folder or config_dir()
-        folder.mkdir(parents=True, exist_ok=True)
         data: dict[str, Any] = {"enabled": self.enabled}
         for name in OnlineSettings.__dataclass_fields__:
             data[name] = getattr(self.settings, name)
-        tmp = folder / (SETTINGS_FILE + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        tmp.replace(folder / SETTINGS_FILE)
+        write_json_atomically((folder or config_dir()) / SETTINGS_FILE, data)
 
 
 @dataclass(slots=True)

@@ -12,7 +12,6 @@ loop.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exoref.domain.models import Tag, TagKind
+from exoref.paths import read_json_object, write_json_atomically
 from exoref.services.importer import ImportResult, ImportService
 
 if TYPE_CHECKING:
@@ -51,17 +51,11 @@ class WatchState:
 
     @classmethod
     def load(cls, path: Path) -> WatchState:
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cls()
-        seen = raw.get("seen") if isinstance(raw, dict) else None
-        return cls({str(k): list(v) for k, v in (seen or {}).items()})
+        seen = read_json_object(path).get("seen")
+        return cls({str(k): list(v) for k, v in seen.items()} if isinstance(seen, dict) else {})
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps({"seen": self.seen}), encoding="utf-8")
-        tmp.replace(path)
+        write_json_atomically(path, {"seen": self.seen}, indent=None)
 
 
 class WatchService:
