@@ -39,6 +39,7 @@ from exoref.errors import DiskFullError, ExorefError, LibraryError, UsageError
 from exoref.formats.bibtex import iter_bibtex_text
 from exoref.services.bibliography import BibliographyService
 from exoref.storage.database import now
+from exoref.storage.files import fsync_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -151,11 +152,11 @@ def _export_zip(library: Library, dest: Path, report: ArchiveReport) -> None:
                 shutil.copyfileobj(spool, member, 1024 * 1024)
             archive.writestr(_member(top, README_NAME), _readme(library, report),
                              compress_type=zipfile.ZIP_DEFLATED)
-        _fsync(tmp)
+        fsync_path(tmp)
         if dest.exists():
             raise FileExistsError(errno.EEXIST, "appeared while exporting", str(dest))
         os.replace(tmp, dest)
-        _fsync(dest.parent)
+        fsync_path(dest.parent)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -278,17 +279,3 @@ def _error(exc: OSError, dest: Path) -> ExorefError | None:
         return UsageError(f"{dest} appeared while the export was written; it was left alone.",
                           hint="choose a new name")
     return None
-
-
-def _fsync(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return  # a folder cannot be opened on every platform
-    try:
-        os.fsync(fd)
-    except OSError:
-        if not path.is_dir():
-            raise
-    finally:
-        os.close(fd)

@@ -70,7 +70,7 @@ from exoref.errors import (
 from exoref.paths import LibraryPaths
 from exoref.services.check import CheckReport, CheckService
 from exoref.storage import database
-from exoref.storage.files import sha256_of
+from exoref.storage.files import fsync_path, sha256_of
 from exoref.storage.orm import AttachmentRow
 
 if TYPE_CHECKING:
@@ -279,14 +279,14 @@ class BackupService:
             with contextlib.suppress(OSError):
                 os.chmod(tmp, stat.S_IMODE(self.paths.database.stat().st_mode))
             schema, papers = _copy_database(self.paths.database, tmp, self.busy_timeout)
-            _fsync(tmp)
+            fsync_path(tmp)
             target = self._free_name(created, reason)
             os.replace(tmp, target)
             tmp = None
             info = BackupInfo(target, created, reason, _kind(reason), schema, papers,
                               target.stat().st_size)
             _write_sidecar(info)
-            _fsync(folder)
+            fsync_path(folder)
         except (OSError, sqlite3.Error) as exc:
             translated = self._error(exc, reason)
             if translated is None:
@@ -495,8 +495,8 @@ class BackupService:
                     dest = Path(f"{target}{suffix}")
                     copied.append(dest)
                     shutil.copyfile(source, dest)
-                    _fsync(dest)
-            _fsync(self.folder)
+                    fsync_path(dest)
+            fsync_path(self.folder)
         except OSError as exc:
             _remove(*copied)
             raise self._error(exc, DAMAGED) or exc from exc
@@ -574,11 +574,11 @@ class BackupService:
                 dst.execute("PRAGMA journal_mode=WAL")
             finally:
                 dst.close()
-            _fsync(tmp)
+            fsync_path(tmp)
             for suffix in ("-wal", "-shm"):
                 _remove(Path(f"{live}{suffix}"))
             os.replace(tmp, live)
-            _fsync(live.parent)
+            fsync_path(live.parent)
         finally:
             _remove(tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal"))
 
@@ -872,24 +872,6 @@ def _translate_live(exc: BaseException, live: Path, undo: BackupInfo | None) -> 
             hint="close other ExoRef windows and imports, then try again",
         )
     return None
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file or a folder (its entries: a rename) to the disk; folders cannot be
-    opened on every platform, which is then accepted."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        if path.is_dir():
-            return
-        raise
-    try:
-        os.fsync(fd)
-    except OSError:
-        if not path.is_dir():
-            raise
-    finally:
-        os.close(fd)
 
 
 def _move(source: Path, target: Path) -> None:

@@ -83,3 +83,21 @@ def copy_in(source: Path, files_dir: Path, stem: str, *, suffix: str = ".pdf") -
             raise
         return candidate
     raise FileExistsError(f"no free file name for {stem!r} in {files_dir}")
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file or a folder (its entries: a rename) to the disk; folders cannot be
+    opened on every platform, which is then accepted."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        if path.is_dir():
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not path.is_dir():
+            raise
+    finally:
+        os.close(fd)
